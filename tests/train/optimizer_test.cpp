@@ -1,6 +1,7 @@
 #include <cmath>
 
 #include "support/test_support.h"
+#include "textune/core/error.h"
 #include "textune/train/optimizer.h"
 
 using namespace textune;
@@ -35,12 +36,12 @@ TEST(AdamW, FusedUpdateMatchesThePaperInDoubleAndTorchsOperationSequence) {
   std::vector<ScalarAdam> scalar;
   for (int64_t i = 0; i < 5; ++i) scalar.push_back({init[i].item<double>()});
   const std::vector<double> lrs = {0.0, 5e-4, 1e-3, 7.5e-4};
-  for (size_t t = 0; t < lrs.size(); ++t) {
-    auto g = torch::randn({n}) * (t + 1);
+  for (int t = 0; t < static_cast<int>(lrs.size()); ++t) {
+    auto g = torch::randn({n}) * static_cast<double>(t + 1);
     p_fused.mutable_grad() = g.clone();
     opt.step(lrs[t]);
     train::adamw_reference_update(p_ref, g, m_ref, v_ref, t + 1, lrs[t], o, true);
-    for (int64_t i = 0; i < 5; ++i) scalar[i].step(g[i].item<double>(), t + 1, lrs[t], 0.01);
+    for (int64_t i = 0; i < 5; ++i) scalar[i].step(g[i].template item<double>(), t + 1, lrs[t], 0.01);
   }
   EXPECT_EQ(opt.step_count(0), 4);
   // The fused pass and torch's whole-tensor sequence agree to a few float ulps.
@@ -105,7 +106,9 @@ TEST(ClipGradNorm, ReturnsTheTotalNormAndScalesLikeTorch) {
 
 TEST(ModelParameters, TiedTensorsAppearOnceUnderTheirFirstName) {
   torch::nn::Module m;
-  auto w = m.register_parameter("embeddings.weight", torch::zeros({2, 2}));
+  auto emb = std::make_shared<torch::nn::Module>();
+  auto w = emb->register_parameter("weight", torch::zeros({2, 2}));
+  m.register_module("embeddings", emb);
   auto sub = std::make_shared<torch::nn::Module>();
   sub->register_parameter("weight", w);  // the same tensor under a second name
   m.register_module("decoder", sub);
