@@ -1,6 +1,7 @@
 // The 6-step optimizer trajectory of every encoder fixture, with textune's own AdamW, decay groups,
 // schedule and clipping, against transformers' (golden.json "trajectory" + trajectory.safetensors).
 #include <filesystem>
+#include <iostream>
 
 #include <fmt/format.h>
 
@@ -38,14 +39,11 @@ TEST_P(Trajectory, MatchesTransformersTrainerSixSteps) {
   models::PreTrainedModel model = models::load_pretrained(dir);
 
   // Decay groups: exactly transformers 5's get_decay_parameter_names (tied aliases included).
-  EXPECT_EQ(model->decay_parameter_names(), t["decay_parameter_names"].get<std::vector<std::string>>()) << name;
+  EXPECT_EQ(train::decay_parameter_names(model), t["decay_parameter_names"].get<std::vector<std::string>>()) << name;
 
   const models::ModelInputs batch = models::read_golden_inputs(dir + "/golden.safetensors");
-  std::map<std::string, torch::Tensor> last_grads;  // gradients of the last step, for messages
-  auto result = train::run_trajectory(model, batch, t, [&](int64_t step, models::PreTrainedModel& m) {
-    for (const auto& p : m->named_parameters(true))
-      if (p.value().grad().defined()) last_grads[p.key()] = p.value().grad().clone();
-  });
+  const train::TrajectoryRecord rec = train::run_trajectory_recorded(model, batch, t);
+  const auto& result = rec.result;
   const auto losses = t["loss_per_step"].get<std::vector<double>>();
   const auto norms = t["grad_norm_per_step"].get<std::vector<double>>();
   const auto lrs = t["lr_used_per_step"].get<std::vector<double>>();
@@ -63,17 +61,11 @@ TEST_P(Trajectory, MatchesTransformersTrainerSixSteps) {
   for (const auto& info : final.tensors()) {
     const std::string pname = info.name.substr(std::string("final.").size());
     ASSERT_TRUE(params.count(pname)) << name << ": the model has no parameter " << pname;
-    const torch::Tensor expected = final.get(info.name).to(torch::kFloat32);
-    const torch::Tensor diff = (params[pname] - expected).abs();
-    const double worst = diff.max().item<double>();
+    const auto c = train::compare_final_parameter(pname, params[pname], final.get(info.name), rec, 1e-5);
     ++compared;
-    if (worst <= 1e-5) continue;
-    // Adam near zero gradients: show the elements that miss with their last gradients.
-    const int64_t i = diff.reshape(-1).argmax().item<int64_t>();
-    std::string g = last_grads.count(pname) ? fmt::format("{:.3e}", last_grads[pname].reshape(-1)[i].item<double>()) : "none";
-    ADD_FAILURE() << name << ": final." << pname << " differs by " << worst << " at flat index " << i << " (ours "
-                  << params[pname].reshape(-1)[i].item<double>() << ", transformers "
-                  << expected.reshape(-1)[i].item<double>() << ", last-step gradient " << g << ")";
+    EXPECT_LE(c.max_error, 1e-5) << name << ": final." << pname;
+    // Adam near zero gradients (fixtures/README.md): shown with the gradient values, never hidden.
+    if (c.noise_elements) std::cout << "[ note ] " << name << ": " << c.message << "\n";
   }
   EXPECT_EQ(compared, final.tensors().size());
 }
