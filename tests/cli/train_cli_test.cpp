@@ -18,9 +18,9 @@ class TrainCli : public ::testing::Test {
  protected:
   void SetUp() override {
     model = tmp / "model";
-    testing::write_tiny_bert(model);
-    write_text(tmp / "train.tsv", testing::tiny_tsv(16));
-    write_text(tmp / "dev.tsv", testing::tiny_tsv(6, 50));
+    textune::testing::write_tiny_bert(model);
+    write_text(tmp / "train.tsv", textune::testing::tiny_tsv(16));
+    write_text(tmp / "dev.tsv", textune::testing::tiny_tsv(6, 50));
   }
   std::string train_cmd(const std::string& train, const std::string& extra = "") {
     return "train --model " + model + " --train " + train + " --output " + tmp / "out" +
@@ -57,7 +57,7 @@ TEST_F(TrainCli, TrainsEvaluatesAndPredictsEndToEnd) {
   EXPECT_EQ(n, 2);
   auto c = run_cli("predict --model " + tmp / "out" + " --input " + tmp / "dev.tsv" + " --output " + tmp / "p.csv");
   ASSERT_EQ(c.exit_code, 0) << c.err;
-  EXPECT_EQ(testing::read_text(tmp / "p.csv").substr(0, 37), "text,label,score,score_neg,score_pos\n");
+  EXPECT_EQ(textune::testing::read_text(tmp / "p.csv").substr(0, 37), "text,label,score,score_neg,score_pos\n");
 }
 
 // A classifier that always predicts "pos" (classifier weight 0, bias [0, 1]) on 2 neg + 3 pos rows:
@@ -121,10 +121,10 @@ TEST_F(TrainCli, InitWritesAModelWithItsTokenizer) {
 TEST_F(TrainCli, QuotedNewlineAndBomAndStringLabelsTrain) {
   write_text(tmp / "q.csv",
              "\xEF\xBB\xBFtext,label\r\n\"a good\nfilm, really\",pos\r\nbad,neg\r\n\"the \"\"great\"\" plot\",pos\r\nawful,neg\r\n");
-  auto r = run_cli(train_cmd(tmp / "q.csv", "--max_steps 1"));
+  auto r = run_cli(train_cmd(tmp / "q.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto cfg = core::read_json_file(tmp / "out/config.json");
-  EXPECT_EQ(cfg["id2label"], nlohmann::json::parse(R"({"0": "neg", "1": "pos"})"));
+  EXPECT_EQ(cfg["id2label"], core::Json::parse(R"({"0": "neg", "1": "pos"})"));
 }
 
 TEST_F(TrainCli, EmptyTextStopsWithTheRowAndColumn) {
@@ -132,12 +132,12 @@ TEST_F(TrainCli, EmptyTextStopsWithTheRowAndColumn) {
   auto r = run_cli(train_cmd(tmp / "e.csv"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("e.csv"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("row 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("row 3"), std::string::npos) << r.err;  // file line 3 (the header is row 1)
   EXPECT_NE(r.err.find("empty"), std::string::npos) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_FALSE(fs::exists(tmp / "out/model.safetensors"));
   // --skip-invalid trains on the rest
-  auto s = run_cli(train_cmd(tmp / "e.csv", "--skip-invalid --max_steps 1"));
+  auto s = run_cli(train_cmd(tmp / "e.csv", "--skip-invalid"));
   EXPECT_EQ(s.exit_code, 0) << s.err;
 }
 
@@ -146,14 +146,14 @@ TEST_F(TrainCli, LabelUnseenInTrainingIsNamedWithItsRow) {
   auto r = run_cli(train_cmd(tmp / "train.tsv", "--eval " + tmp / "dev2.csv"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("meh"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("row 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("row 3"), std::string::npos) << r.err;  // file line 3 (the header is row 1)
 }
 
 TEST_F(TrainCli, Latin1BytesAreADataError) {
   write_text(tmp / "l.csv", "text,label\ngood,pos\ncaf\xE9 bad,neg\n");
   auto r = run_cli(train_cmd(tmp / "l.csv"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("row 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("row 3"), std::string::npos) << r.err;  // file line 3 (the header is row 1)
   EXPECT_NE(r.err.find("UTF-8"), std::string::npos) << r.err;
 }
 

@@ -4,6 +4,7 @@
 #include "support/test_support.h"
 #include "textune/core/checkpoint.h"
 #include "textune/core/error.h"
+#include "textune/data/table.h"
 #include "textune/train/trainer.h"
 #include "tiny_setup.h"
 
@@ -29,9 +30,9 @@ class TrainerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     model_dir = tmp / "model";
-    testing::write_tiny_bert(model_dir);
-    testing::write_text(tmp / "train.tsv", testing::tiny_tsv(24));
-    testing::write_text(tmp / "dev.tsv", testing::tiny_tsv(8, 100));
+    textune::testing::write_tiny_bert(model_dir);
+    textune::testing::write_text(tmp / "train.tsv", textune::testing::tiny_tsv(24));
+    textune::testing::write_text(tmp / "dev.tsv", textune::testing::tiny_tsv(8, 100));
   }
   train::TrainingArguments base_args(const std::string& out) {
     train::TrainingArguments a;
@@ -159,16 +160,66 @@ TEST_F(TrainerTest, AutoClassWeightsAreBalanced) {
   auto w = train::class_weights_for("auto", tr);
   ASSERT_EQ(w.size(0), 2);
   for (int k = 0; k < 2; ++k) EXPECT_NEAR(w[k].item<double>(), 24.0 / (2.0 * counts[k]), 1e-6);
-  testing::write_text(tmp / "w.json", R"({"neg": 2.0, "pos": 0.5})");
+  textune::testing::write_text(tmp / "w.json", R"({"neg": 2.0, "pos": 0.5})");
   auto wf = train::class_weights_for(tmp / "w.json", tr);
   EXPECT_FLOAT_EQ(wf[0].item<float>(), 2.0f);
-  testing::write_text(tmp / "bad.json", R"({"neg": 2.0, "meh": 0.5})");
+  textune::testing::write_text(tmp / "bad.json", R"({"neg": 2.0, "meh": 0.5})");
   EXPECT_THROW(train::class_weights_for(tmp / "bad.json", tr), DataError);
+}
+
+// The same rows from .xlsx and from .csv train to identical metrics (a slice of real SST-2).
+TEST_F(TrainerTest, XlsxAndCsvCopiesGiveIdenticalMetrics) {
+  const std::string sst2 = textune::testing::data_dir() + "/en/sst2/train.tsv";
+  data::Table full = data::read_table(sst2);
+  data::Table slice = full;
+  slice.rows.assign(full.rows.begin(), full.rows.begin() + 48);
+  data::Table dev = full;
+  dev.rows.assign(full.rows.begin() + 48, full.rows.begin() + 64);
+  for (const char* ext : {"csv", "xlsx"}) {
+    data::write_table(tmp / (std::string("train.") + ext), slice);
+    data::write_table(tmp / (std::string("dev.") + ext), dev);
+  }
+  // a tokenizer that knows SST-2's words: init with the bert-base-uncased vocabulary
+  const std::string bert = tmp / "bert";
+  {
+    core::Json cfg = core::read_model_config(model_dir);
+    cfg["vocab_size"] = 30522;
+    auto m = models::from_config(cfg, {});
+    core::AtomicDirectory d(bert);
+    models::save_pretrained_into(m, d.staging_path());
+    tokenizers::write_bert_tokenizer(textune::testing::data_dir() + "/vocab/bert-base-uncased/vocab.txt", d.staging_path(), true, 64);
+    d.commit();
+  }
+  std::vector<core::Json> metrics;
+  for (const char* ext : {"csv", "xlsx"}) {
+    data::Dataset tr = data::load_dataset(tmp / (std::string("train.") + ext));
+    data::Dataset ev = data::load_dataset(tmp / (std::string("dev.") + ext), {}, &tr.label_map);
+    auto a = base_args(tmp / (std::string("out_") + ext));
+    a.eval_strategy = "steps";
+    a.eval_steps = 3;
+    a.save_strategy = "no";
+    auto model = train::load_for_training(bert, tr, &ev, a.seed, "cpu");
+    train::Trainer t(model, tokenizers::Tokenizer::from_dir(bert), bert, std::move(tr), std::move(ev), a);
+    t.set_compute_metrics([](const torch::Tensor& logits, const data::Dataset& ds) {
+      return core::Json{{"accuracy", (logits.argmax(1) == torch::tensor([&] {
+                                        std::vector<int64_t> y;
+                                        for (const auto& e : ds.examples) y.push_back(e.label);
+                                        return y;
+                                      }())).to(torch::kFloat64).mean().item<double>()}};
+    });
+    auto out = t.train();
+    core::Json m = out.final_metrics;
+    for (const char* k : {"eval_runtime", "eval_samples_per_second", "eval_steps_per_second"}) m.erase(k);
+    metrics.push_back(m);
+    EXPECT_EQ(out.step_losses.size(), 6u);
+  }
+  EXPECT_EQ(metrics[0], metrics[1]);
+  EXPECT_TRUE(metrics[0].contains("eval_accuracy"));
 }
 
 TEST_F(TrainerTest, NonEmptyOutputWithoutResumeIsUsageError) {
   fs::create_directories(tmp / "busy");
-  testing::write_text(tmp / "busy/keep.txt", "x");
+  textune::testing::write_text(tmp / "busy/keep.txt", "x");
   EXPECT_THROW(make(base_args(tmp / "busy"))->train(), UsageError);
   EXPECT_TRUE(fs::exists(tmp / "busy/keep.txt"));
 }
