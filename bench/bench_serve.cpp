@@ -41,7 +41,9 @@ std::string shared_dir() {
   return TEXTUNE_SHARED_DIR;
 }
 
-std::string self_dir() { return fs::read_symlink("/proc/self/exe").parent_path().string(); }
+std::string self_dir() {
+  return fs::read_symlink("/proc/self/exe").parent_path().string();
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -186,18 +188,37 @@ int main(int argc, char** argv) {
   int seconds = 10, connections = 64;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
-    if (a == "--model") model = argv[i + 1];
-    else if (a == "--seconds") seconds = std::stoi(argv[i + 1]);
-    else if (a == "--connections") connections = std::stoi(argv[i + 1]);
+    if (a == "--model")
+      model = argv[i + 1];
+    else if (a == "--seconds")
+      seconds = std::stoi(argv[i + 1]);
+    else if (a == "--connections")
+      connections = std::stoi(argv[i + 1]);
   }
   const fs::path tmp = fs::temp_directory_path() / fmt::format("textune-bench-serve-{}", ::getpid());
   fs::create_directories(tmp);
   if (model.empty()) {
     model = (tmp / "model").string();
-    const int rc = run({self_dir() + "/textune", "init", "--arch", "bert", "--vocab",
-                        shared_dir() + "/data/vocab/bert-base-uncased/vocab.txt", "--layers", "4", "--hidden", "256",
-                        "--heads", "4", "--intermediate", "1024", "--max-position", "128", "--labels", "negative,positive",
-                        "--output", model},
+    const int rc = run({self_dir() + "/textune",
+                        "init",
+                        "--arch",
+                        "bert",
+                        "--vocab",
+                        shared_dir() + "/data/vocab/bert-base-uncased/vocab.txt",
+                        "--layers",
+                        "4",
+                        "--hidden",
+                        "256",
+                        "--heads",
+                        "4",
+                        "--intermediate",
+                        "1024",
+                        "--max-position",
+                        "128",
+                        "--labels",
+                        "negative,positive",
+                        "--output",
+                        model},
                        (tmp / "init.log").string());
     if (rc != 0) {
       std::cerr << "textune init failed:\n" << read_text((tmp / "init.log").string());
@@ -246,14 +267,15 @@ int main(int argc, char** argv) {
         r.name + " c=" + std::to_string(r.connections), j["rps"].get<double>(), j["p50_ms"].get<double>(),
         j["p99_ms"].get<double>(), r.mean_batch, j["s200"].get<int64_t>(), j["s503"].get<int64_t>(),
         j["other"].get<int64_t>(),
-        j["connect"].get<int64_t>() + j["read"].get<int64_t>() + j["write"].get<int64_t>() + j["timeout"].get<int64_t>(),
+        j["connect"].get<int64_t>() + j["read"].get<int64_t>() + j["write"].get<int64_t>() +
+            j["timeout"].get<int64_t>(),
         r.exit_code);
   }
   const double speedup = runs[0].result["rps"].get<double>() / std::max(1e-9, runs[1].result["rps"].get<double>());
   std::cout << fmt::format("speed-up of dynamic batching over no batching: {:.2f}x requests/s\n", speedup);
   const Json& o = runs[2].result;
-  const int64_t socket_errors = o["connect"].get<int64_t>() + o["read"].get<int64_t>() + o["write"].get<int64_t>() +
-                                o["timeout"].get<int64_t>();
+  const int64_t socket_errors =
+      o["connect"].get<int64_t>() + o["read"].get<int64_t>() + o["write"].get<int64_t>() + o["timeout"].get<int64_t>();
   const bool overload_ok = o["other"].get<int64_t>() == 0 && socket_errors == 0 && o["s503"].get<int64_t>() > 0;
   std::cout << fmt::format("overload at 4x the concurrency limit: {} (200s and 503s only, no connection errors)\n",
                            overload_ok ? "OK" : "FAILED");

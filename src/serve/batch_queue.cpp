@@ -26,7 +26,9 @@ BatchQueue::BatchQueue(std::shared_ptr<const Pipeline> pipeline, BatchQueueOptio
   for (size_t i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this] { work(); });
 }
 
-BatchQueue::~BatchQueue() { stop(); }
+BatchQueue::~BatchQueue() {
+  stop();
+}
 
 void BatchQueue::stop() {
   {
@@ -71,8 +73,8 @@ bool BatchQueue::batch_ready_locked() const {
 }
 
 void BatchQueue::work() {
-  const auto max_wait = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(
-      std::max(0.0, options_.max_wait_ms)));
+  const auto max_wait = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double, std::milli>(std::max(0.0, options_.max_wait_ms)));
   for (;;) {
     std::vector<Item> batch;
     {

@@ -31,10 +31,10 @@ struct BatchQueueOptions {
 /// What became of one sequence.
 struct SequenceResult {
   Prediction prediction;
-  std::exception_ptr error;     ///< set when its batch failed (what Pipeline::predict threw)
-  double queue_seconds = 0;     ///< from enqueue to the start of its batch
-  double inference_seconds = 0; ///< its batch's time in Pipeline::predict
-  size_t batch_size = 0;        ///< sequences in its batch
+  std::exception_ptr error;      ///< set when its batch failed (what Pipeline::predict threw)
+  double queue_seconds = 0;      ///< from enqueue to the start of its batch
+  double inference_seconds = 0;  ///< its batch's time in Pipeline::predict
+  size_t batch_size = 0;         ///< sequences in its batch
 };
 
 /// A queue of sequences served by worker threads, each taking the longest prefix of the queue that
