@@ -30,6 +30,14 @@ BatchQueue::~BatchQueue() {
   stop();
 }
 
+void BatchQueue::flush() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flushing_ = true;
+  }
+  cv_.notify_all();
+}
+
 void BatchQueue::stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -83,7 +91,7 @@ void BatchQueue::work() {
       if (queue_.empty()) return;  // stopping, nothing left
       // Give companions until the oldest sequence's deadline to join, unless the batch is full.
       const auto deadline = queue_.front().enqueued + max_wait;
-      while (!stopping_ && !queue_.empty() && !batch_ready_locked() && Clock::now() < deadline)
+      while (!stopping_ && !flushing_ && !queue_.empty() && !batch_ready_locked() && Clock::now() < deadline)
         cv_.wait_until(lock, deadline);
       if (queue_.empty()) continue;  // another worker took them
       size_t tokens = 0;

@@ -56,6 +56,8 @@ class BatchQueue {
   /// @throws HttpError 503 (Unhealthy) after stop().
   std::vector<SequenceResult> predict(const std::vector<Sequence>& sequences, const std::vector<size_t>& num_tokens);
 
+  /// From now on batches start at once (no waiting for max_wait_ms); used when shutting down.
+  void flush();
   /// Finishes every queued sequence (without waiting for max_wait_ms), then joins the workers.
   /// Idempotent.
   void stop();
@@ -84,6 +86,7 @@ class BatchQueue {
   std::deque<Item> queue_;
   size_t queued_tokens_ = 0;
   bool stopping_ = false;
+  bool flushing_ = false;
   std::vector<std::thread> workers_;
 };
 

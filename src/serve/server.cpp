@@ -591,6 +591,7 @@ void Server::listen() {
 
 void Server::shutdown() {
   impl_->draining = true;
+  impl_->queue->flush();  // what is queued runs now rather than after max_wait_ms
   impl_->http.stop();
 }
 

@@ -410,3 +410,26 @@ TEST(ServeServer, SigtermFinishesQueuedWorkThenStops) {
   }
   EXPECT_EQ(serving.wait_for(std::chrono::seconds(10)), std::future_status::ready);
 }
+
+TEST(ServeServer, ShutdownRunsQueuedSequencesWithoutWaitingForCompanions) {
+  auto pipeline = std::make_shared<FakePipeline>(16);
+  ServerOptions o = small_options();
+  o.max_wait_ms = 600000;  // ten minutes: only shutdown() can start these batches in time
+  o.max_batch_requests = 64;
+  RunningServer server(pipeline, o);
+  std::vector<std::future<int>> answers;
+  for (int i = 0; i < 3; ++i)
+    answers.push_back(std::async(std::launch::async, [&server, i] {
+      auto r = server.client().Post("/predict", Json{{"inputs", "waiting " + std::to_string(i)}}.dump(),
+                                    "application/json");
+      return r ? r->status : -1;
+    }));
+  auto cli = server.client();
+  while (metric_value(cli.Get("/metrics")->body, "te_queue_size") < 3)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto t0 = std::chrono::steady_clock::now();
+  server.stop();
+  for (auto& a : answers) EXPECT_EQ(a.get(), 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(pipeline->calls(), (std::vector<size_t>{3}));  // one batch of the three
+}
