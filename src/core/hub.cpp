@@ -447,6 +447,9 @@ class Session {
       if (required) missing_entry(filename);
       return std::nullopt;
     }
+    if (pinned_ && meta->commit != *pinned_)
+      throw DataError(fmt::format("the Hub answered commit {} for {} of {} asked at commit {}: retry later",
+                                  meta->commit, filename, repo_id_, *pinned_));
     if (revision == revision_) write_ref(revision_, meta->commit);
     if (!pinned_) pinned_ = meta->commit;
     const std::string blob = storage_ + "/blobs/" + meta->etag;
