@@ -216,3 +216,83 @@ TEST(CollateTest, LabelsForEachTask) {
 
 }  // namespace
 }  // namespace textune::data
+
+namespace textune::data {
+namespace {
+
+/// A stand-in tokenizer: one id per space-separated word (its length), [CLS]=1 ... [SEP]=2, type id
+/// 1 for the pair; truncation cuts words from the end and keeps them as one overflowing window.
+class WordTokenizer : public tokenizers::Tokenizer {
+ public:
+  tokenizers::Encoding encode(const std::string& text, const std::optional<std::string>& pair,
+                              const tokenizers::EncodeOptions& options) const override {
+    tokenizers::Encoding e;
+    auto add = [&](const std::string& s, int64_t type) {
+      size_t pos = 0;
+      while (pos < s.size()) {
+        size_t end = s.find(' ', pos);
+        if (end == std::string::npos) end = s.size();
+        if (end > pos) {
+          e.ids.push_back(static_cast<int64_t>(end - pos));
+          e.type_ids.push_back(type);
+        }
+        pos = end + 1;
+      }
+      e.ids.push_back(2);
+      e.type_ids.push_back(type);
+    };
+    e.ids.push_back(1);
+    e.type_ids.push_back(0);
+    add(text, 0);
+    if (pair) add(*pair, 1);
+    if (options.truncation && e.ids.size() > options.truncation->max_length) {
+      tokenizers::Encoding rest;
+      rest.ids.assign(e.ids.begin() + static_cast<std::ptrdiff_t>(options.truncation->max_length), e.ids.end());
+      e.ids.resize(options.truncation->max_length);
+      e.type_ids.resize(options.truncation->max_length);
+      if (options.return_overflowing_tokens) e.overflowing.push_back(rest);
+    }
+    e.attention_mask.assign(e.ids.size(), 1);
+    return e;
+  }
+  std::vector<tokenizers::Encoding> encode_batch(const std::vector<std::string>& texts,
+                                                 const std::vector<std::string>* pairs,
+                                                 const tokenizers::EncodeOptions& options) const override {
+    std::vector<tokenizers::Encoding> out;
+    for (size_t i = 0; i < texts.size(); ++i)
+      out.push_back(encode(texts[i], pairs ? std::optional<std::string>((*pairs)[i]) : std::nullopt, options));
+    return out;
+  }
+  void pad(std::vector<tokenizers::Encoding>&, const tokenizers::PaddingOptions&) const override {}
+  std::string decode(const std::vector<int64_t>&, bool) const override { return ""; }
+  std::optional<int64_t> token_to_id(const std::string&) const override { return std::nullopt; }
+  std::optional<std::string> id_to_token(int64_t) const override { return std::nullopt; }
+  size_t vocab_size() const override { return 100; }
+  std::optional<int64_t> pad_token_id() const override { return 0; }
+  std::optional<size_t> model_max_length() const override { return 512; }
+  size_t num_special_tokens_to_add(bool pair) const override { return pair ? 3 : 2; }
+};
+
+TEST(EncodeDataset, EncodesPairsAndCountsTruncatedExamples) {
+  Dataset ds;
+  ds.text_pair_column = "b";
+  ds.examples.resize(2);
+  ds.examples[0].text = "a bb";
+  ds.examples[0].text_pair = "ccc";
+  ds.examples[1].text = "dddd eeeee ffffff ggggggg";
+  ds.examples[1].text_pair = "h";
+  WordTokenizer tok;
+  size_t truncated = 99;
+  auto enc = encode_dataset(tok, ds, 6, &truncated);
+  ASSERT_EQ(enc.size(), 2u);
+  EXPECT_EQ(enc[0].ids, (std::vector<int64_t>{1, 1, 2, 2, 3, 2}));  // [CLS] a bb [SEP] ccc [SEP]
+  EXPECT_EQ(enc[0].type_ids, (std::vector<int64_t>{0, 0, 0, 0, 1, 1}));
+  EXPECT_EQ(enc[1].ids.size(), 6u);
+  EXPECT_EQ(truncated, 1u);                 // only the second example was cut
+  EXPECT_TRUE(enc[1].overflowing.empty());  // the windows were only used for counting
+  auto full = encode_dataset(tok, ds, std::nullopt);
+  EXPECT_EQ(full[1].ids.size(), 8u);
+}
+
+}  // namespace
+}  // namespace textune::data
