@@ -1,0 +1,18 @@
+// Stand-ins for the SentencePiece part of the tokenizers layer (Precompiled normalizer, Unigram
+// model, SentencePiece files), until it lands. Delete this file in the commit that defines them.
+#include "textune/core/error.h"
+#include "tokenizers/components.h"
+
+namespace textune::tokenizers {
+
+std::unique_ptr<Normalizer> make_precompiled_normalizer(const core::Json&, const LoadContext& ctx) {
+  throw DataError(ctx.where + ": normalizer type \"Precompiled\" is not implemented yet");
+}
+
+std::unique_ptr<Model> make_unigram_model(const core::Json&, const LoadContext& ctx) {
+  throw DataError(ctx.where + ": model type \"Unigram\" is not implemented yet");
+}
+
+std::shared_ptr<const Tokenizer> load_sentencepiece_dir(const std::string&) { return nullptr; }
+
+}  // namespace textune::tokenizers
