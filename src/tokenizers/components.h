@@ -6,7 +6,7 @@
 // ------------------------
 // 1. Implement the interface (Normalizer, PreTokenizer, Model, PostProcessor or Decoder) in your
 //    own src/tokenizers/*.cpp file.
-// 2. Give it a factory `std::unique_ptr<Interface> make_xxx(const core::Json& j, const LoadContext&
+// 2. Give it a factory `std::unique_ptr<Interface> make_xxx(const TokenizerJson& j, const LoadContext&
 //    ctx)` reading the component's tokenizer.json object `j` (errors: textune::DataError naming
 //    ctx.where and the field).
 // 3. The dispatcher (make_normalizer, make_model, ... in tokenizer_json.cpp) calls it for its
@@ -16,7 +16,7 @@
 //    stand-ins that throw "not implemented yet": delete spm_pending.cpp (or the stand-in you
 //    replace) in the commit that defines the real ones.
 // 4. A tokenizer built from files other than tokenizer.json (e.g. a SentencePiece .model) is
-//    easiest to build as a tokenizer.json-shaped core::Json handed to load_tokenizer_json()
+//    easiest to build as a tokenizer.json-shaped TokenizerJson handed to load_tokenizer_json()
 //    (tokenizer_impl.h), or directly from a TokenizerComponents.
 //
 // Offsets: a Model returns token offsets in bytes of the text it was given (the normalized text of
@@ -36,6 +36,11 @@
 #include "tokenizers/normalized_string.h"
 
 namespace textune::tokenizers {
+
+/// A parsed tokenizer.json (or a component of it). Plain nlohmann::json: its std::map objects
+/// parse a 50,000-entry vocabulary in linear-log time, where core::Json's ordered objects are
+/// quadratic.
+using TokenizerJson = nlohmann::json;
 
 /// One token produced by a model (`tokenizers`' Token): id, string, and [begin, end) in bytes of
 /// the text the model was given.
@@ -163,7 +168,7 @@ class Decoder {
 
 /// {"String": "..."} or {"Regex": "..."}, as Replace, Split and the Replace decoder write it.
 /// @throws textune::DataError naming `where`.
-std::unique_ptr<Pattern> make_pattern(const core::Json& j, const std::string& where);
+std::unique_ptr<Pattern> make_pattern(const TokenizerJson& j, const std::string& where);
 
 /// GPT-2's byte-to-character table (bytes_to_unicode): printable bytes stand for themselves,
 /// the others for U+0100 onwards.
@@ -174,19 +179,19 @@ int byte_level_byte(char32_t c);
 // ---- factories: tokenizer.json objects -> components, dispatching on "type" ----
 // Each throws textune::DataError naming ctx.where and the unknown "type" or the bad field.
 
-std::unique_ptr<Normalizer> make_normalizer(const core::Json& j, const LoadContext& ctx);
-std::unique_ptr<PreTokenizer> make_pre_tokenizer(const core::Json& j, const LoadContext& ctx);
-std::unique_ptr<Model> make_model(const core::Json& j, const LoadContext& ctx);
-std::unique_ptr<PostProcessor> make_post_processor(const core::Json& j, const LoadContext& ctx);
-std::unique_ptr<Decoder> make_decoder(const core::Json& j, const LoadContext& ctx);
+std::unique_ptr<Normalizer> make_normalizer(const TokenizerJson& j, const LoadContext& ctx);
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const TokenizerJson& j, const LoadContext& ctx);
+std::unique_ptr<Model> make_model(const TokenizerJson& j, const LoadContext& ctx);
+std::unique_ptr<PostProcessor> make_post_processor(const TokenizerJson& j, const LoadContext& ctx);
+std::unique_ptr<Decoder> make_decoder(const TokenizerJson& j, const LoadContext& ctx);
 
 // ---- provided by the SentencePiece part of the layer (precompiled*.cpp, unigram*.cpp,
 //      sentencepiece*.cpp); stand-ins in spm_pending.cpp until then ----
 
 /// {"type": "Precompiled", "precompiled_charsmap": base64} -> SentencePiece's normalization map.
-std::unique_ptr<Normalizer> make_precompiled_normalizer(const core::Json& j, const LoadContext& ctx);
+std::unique_ptr<Normalizer> make_precompiled_normalizer(const TokenizerJson& j, const LoadContext& ctx);
 /// {"type": "Unigram", "unk_id": n, "vocab": [[piece, score], ...], "byte_fallback": b}.
-std::unique_ptr<Model> make_unigram_model(const core::Json& j, const LoadContext& ctx);
+std::unique_ptr<Model> make_unigram_model(const TokenizerJson& j, const LoadContext& ctx);
 /// A tokenizer from the SentencePiece files of `dir` (spiece.model, source.spm/target.spm,
 /// sentencepiece.bpe.model with tokenizer_config.json), or nullptr when `dir` has none.
 std::shared_ptr<const Tokenizer> load_sentencepiece_dir(const std::string& dir);

@@ -267,7 +267,7 @@ class SequenceDecoder : public Decoder {
   std::vector<std::unique_ptr<Decoder>> decoders_;
 };
 
-PrependScheme decoder_prepend_scheme(const core::Json& j, const std::string& w) {
+PrependScheme decoder_prepend_scheme(const TokenizerJson& j, const std::string& w) {
   if (j.contains("prepend_scheme") && !j.at("prepend_scheme").is_null()) {
     std::string s = json_string(j, "prepend_scheme", w);
     if (s == "always") return PrependScheme::kAlways;
@@ -280,7 +280,7 @@ PrependScheme decoder_prepend_scheme(const core::Json& j, const std::string& w) 
 
 }  // namespace
 
-std::unique_ptr<Decoder> make_decoder(const core::Json& j, const LoadContext& ctx) {
+std::unique_ptr<Decoder> make_decoder(const TokenizerJson& j, const LoadContext& ctx) {
   const std::string& w = ctx.where;
   const std::string type = json_string(j, "type", w);
   if (type == "WordPiece")
@@ -300,7 +300,7 @@ std::unique_ptr<Decoder> make_decoder(const core::Json& j, const LoadContext& ct
                                           static_cast<size_t>(json_int_or(j, "stop", 0, w)));
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Sequence") {
-    const core::Json& list = json_field(j, "decoders", w);
+    const TokenizerJson& list = json_field(j, "decoders", w);
     if (!list.is_array()) throw DataError(w + ": Sequence \"decoders\" must be a list");
     std::vector<std::unique_ptr<Decoder>> parts;
     for (size_t i = 0; i < list.size(); ++i)

@@ -354,7 +354,7 @@ class Bpe : public Model {
   uint64_t serial_;
 };
 
-std::vector<std::pair<std::string, uint32_t>> read_vocab_object(const core::Json& v, const std::string& where) {
+std::vector<std::pair<std::string, uint32_t>> read_vocab_object(const TokenizerJson& v, const std::string& where) {
   if (!v.is_object()) throw DataError(where + ": \"vocab\" must be an object of token -> id");
   std::vector<std::pair<std::string, uint32_t>> out;
   out.reserve(v.size());
@@ -366,7 +366,7 @@ std::vector<std::pair<std::string, uint32_t>> read_vocab_object(const core::Json
   return out;
 }
 
-std::optional<std::string> optional_string(const core::Json& j, const char* key, const std::string& w) {
+std::optional<std::string> optional_string(const TokenizerJson& j, const char* key, const std::string& w) {
   if (!j.contains(key) || j.at(key).is_null()) return std::nullopt;
   return json_string(j, key, w);
 }
@@ -385,7 +385,7 @@ std::unique_ptr<Model> make_bpe(std::vector<std::pair<std::string, uint32_t>> vo
   return std::make_unique<Bpe>(std::move(vocab), std::move(merges), std::move(options), where);
 }
 
-std::unique_ptr<Model> make_model(const core::Json& j, const LoadContext& ctx) {
+std::unique_ptr<Model> make_model(const TokenizerJson& j, const LoadContext& ctx) {
   const std::string& w = ctx.where;
   std::string type;
   if (j.contains("type")) {
@@ -415,11 +415,11 @@ std::unique_ptr<Model> make_model(const core::Json& j, const LoadContext& ctx) {
     o.byte_fallback = json_bool_or(j, "byte_fallback", false, w);
     o.ignore_merges = json_bool_or(j, "ignore_merges", false, w);
     std::vector<std::pair<std::string, std::string>> merges;
-    const core::Json& m = json_field(j, "merges", w);
+    const TokenizerJson& m = json_field(j, "merges", w);
     if (!m.is_array()) throw DataError(w + ": \"merges\" must be a list");
     merges.reserve(m.size());
     for (size_t i = 0; i < m.size(); ++i) {
-      const core::Json& e = m[i];
+      const TokenizerJson& e = m[i];
       if (e.is_string()) {
         const std::string s = e.get<std::string>();
         size_t sp = s.find(' ');

@@ -11,7 +11,7 @@
 
 namespace textune::tokenizers {
 
-char32_t json_char(const core::Json& j, const char* key, const std::string& where) {
+char32_t json_char(const TokenizerJson& j, const char* key, const std::string& where) {
   std::string s = json_string(j, key, where);
   size_t i = 0;
   if (s.empty() || unicode::find_invalid_utf8(s) != std::string::npos)
@@ -187,14 +187,14 @@ class SequenceNormalizer : public Normalizer {
 }  // namespace
 
 /// {"String": "..."} or {"Regex": "..."}, as Replace and Split write their pattern.
-std::unique_ptr<Pattern> make_pattern(const core::Json& j, const std::string& where) {
+std::unique_ptr<Pattern> make_pattern(const TokenizerJson& j, const std::string& where) {
   if (j.is_object() && j.contains("String")) return std::make_unique<LiteralPattern>(json_string(j, "String", where));
   if (j.is_object() && j.contains("Regex"))
     return std::make_unique<RegexPattern>(json_string(j, "Regex", where), where);
   throw DataError(where + ": pattern must be {\"String\": ...} or {\"Regex\": ...}, got " + j.dump());
 }
 
-std::unique_ptr<Normalizer> make_normalizer(const core::Json& j, const LoadContext& ctx) {
+std::unique_ptr<Normalizer> make_normalizer(const TokenizerJson& j, const LoadContext& ctx) {
   const std::string& w = ctx.where;
   const std::string type = json_string(j, "type", w);
   if (type == "BertNormalizer") {
@@ -218,7 +218,7 @@ std::unique_ptr<Normalizer> make_normalizer(const core::Json& j, const LoadConte
   if (type == "Nmt") return std::make_unique<NmtNormalizer>();
   if (type == "Precompiled") return make_precompiled_normalizer(j, ctx);
   if (type == "Sequence") {
-    const core::Json& list = json_field(j, "normalizers", w);
+    const TokenizerJson& list = json_field(j, "normalizers", w);
     if (!list.is_array()) throw DataError(w + ": Sequence \"normalizers\" must be a list");
     std::vector<std::unique_ptr<Normalizer>> parts;
     for (size_t i = 0; i < list.size(); ++i)

@@ -172,25 +172,25 @@ class SequenceProcessing : public PostProcessor {
   std::vector<std::unique_ptr<PostProcessor>> parts_;
 };
 
-std::pair<std::string, uint32_t> read_token_pair(const core::Json& j, const char* key, const std::string& w) {
-  const core::Json& v = json_field(j, key, w);
+std::pair<std::string, uint32_t> read_token_pair(const TokenizerJson& j, const char* key, const std::string& w) {
+  const TokenizerJson& v = json_field(j, key, w);
   if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_integer())
     throw DataError(w + ": \"" + key + "\" must be [token, id]");
   return {v[0].get<std::string>(), v[1].get<uint32_t>()};
 }
 
-std::vector<Piece> read_template(const core::Json& j, const char* key, const std::string& w) {
-  const core::Json& t = json_field(j, key, w);
+std::vector<Piece> read_template(const TokenizerJson& j, const char* key, const std::string& w) {
+  const TokenizerJson& t = json_field(j, key, w);
   if (!t.is_array()) throw DataError(w + ": \"" + key + "\" must be a list of pieces");
   std::vector<Piece> out;
   for (const auto& p : t) {
     if (p.contains("Sequence")) {
-      const core::Json& s = p.at("Sequence");
+      const TokenizerJson& s = p.at("Sequence");
       std::string id = json_string(s, "id", w);
       if (id != "A" && id != "B") throw DataError(w + ": template sequence id must be \"A\" or \"B\", got \"" + id + "\"");
       out.push_back({true, id == "A" ? 0u : 1u, "", static_cast<uint32_t>(json_int_or(s, "type_id", 0, w))});
     } else if (p.contains("SpecialToken")) {
-      const core::Json& s = p.at("SpecialToken");
+      const TokenizerJson& s = p.at("SpecialToken");
       out.push_back({false, 0, json_string(s, "id", w), static_cast<uint32_t>(json_int_or(s, "type_id", 0, w))});
     } else {
       throw DataError(w + ": template piece must be {\"Sequence\": ...} or {\"SpecialToken\": ...}, got " + p.dump());
@@ -201,7 +201,7 @@ std::vector<Piece> read_template(const core::Json& j, const char* key, const std
 
 }  // namespace
 
-std::unique_ptr<PostProcessor> make_post_processor(const core::Json& j, const LoadContext& ctx) {
+std::unique_ptr<PostProcessor> make_post_processor(const TokenizerJson& j, const LoadContext& ctx) {
   const std::string& w = ctx.where;
   const std::string type = json_string(j, "type", w);
   if (type == "TemplateProcessing") {
@@ -209,7 +209,7 @@ std::unique_ptr<PostProcessor> make_post_processor(const core::Json& j, const Lo
     if (j.contains("special_tokens") && j.at("special_tokens").is_object()) {
       for (auto it = j.at("special_tokens").begin(); it != j.at("special_tokens").end(); ++it) {
         SpecialTokenDef d;
-        const core::Json& v = it.value();
+        const TokenizerJson& v = it.value();
         for (const auto& id : json_field(v, "ids", w)) d.ids.push_back(id.get<uint32_t>());
         for (const auto& t : json_field(v, "tokens", w)) d.tokens.push_back(t.get<std::string>());
         if (d.ids.size() != d.tokens.size())
@@ -235,7 +235,7 @@ std::unique_ptr<PostProcessor> make_post_processor(const core::Json& j, const Lo
                                               json_bool_or(j, "add_prefix_space", true, w));
   if (type == "ByteLevel") return std::make_unique<ByteLevelProcessing>(json_bool_or(j, "trim_offsets", true, w));
   if (type == "Sequence") {
-    const core::Json& list = json_field(j, "processors", w);
+    const TokenizerJson& list = json_field(j, "processors", w);
     if (!list.is_array()) throw DataError(w + ": Sequence \"processors\" must be a list");
     std::vector<std::unique_ptr<PostProcessor>> parts;
     for (size_t i = 0; i < list.size(); ++i)

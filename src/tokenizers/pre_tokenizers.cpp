@@ -244,7 +244,7 @@ class SequencePreTokenizer : public PreTokenizer {
   std::vector<std::unique_ptr<PreTokenizer>> parts_;
 };
 
-PrependScheme read_prepend_scheme(const core::Json& j, const std::string& w) {
+PrependScheme read_prepend_scheme(const TokenizerJson& j, const std::string& w) {
   if (j.contains("prepend_scheme") && !j.at("prepend_scheme").is_null()) {
     std::string s = json_string(j, "prepend_scheme", w);
     if (s == "always") return PrependScheme::kAlways;
@@ -270,7 +270,7 @@ int byte_level_byte(char32_t c) {
   return c < rev.size() ? rev[c] : -1;
 }
 
-std::unique_ptr<PreTokenizer> make_pre_tokenizer(const core::Json& j, const LoadContext& ctx) {
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const TokenizerJson& j, const LoadContext& ctx) {
   const std::string& w = ctx.where;
   const std::string type = json_string(j, "type", w);
   if (type == "BertPreTokenizer") return std::make_unique<BertPreTokenizer>();
@@ -294,7 +294,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const core::Json& j, const Load
   if (type == "Digits") return std::make_unique<DigitsPreTokenizer>(json_bool_or(j, "individual_digits", false, w));
   if (type == "CharDelimiterSplit") return std::make_unique<CharDelimiterPreTokenizer>(json_char(j, "delimiter", w));
   if (type == "Sequence") {
-    const core::Json& list = json_field(j, "pretokenizers", w);
+    const TokenizerJson& list = json_field(j, "pretokenizers", w);
     if (!list.is_array()) throw DataError(w + ": Sequence \"pretokenizers\" must be a list");
     std::vector<std::unique_ptr<PreTokenizer>> parts;
     for (size_t i = 0; i < list.size(); ++i)

@@ -5,11 +5,11 @@
 
 namespace textune::tokenizers {
 
-std::unique_ptr<Normalizer> make_precompiled_normalizer(const core::Json&, const LoadContext& ctx) {
+std::unique_ptr<Normalizer> make_precompiled_normalizer(const TokenizerJson&, const LoadContext& ctx) {
   throw DataError(ctx.where + ": normalizer type \"Precompiled\" is not implemented yet");
 }
 
-std::unique_ptr<Model> make_unigram_model(const core::Json&, const LoadContext& ctx) {
+std::unique_ptr<Model> make_unigram_model(const TokenizerJson&, const LoadContext& ctx) {
   throw DataError(ctx.where + ": model type \"Unigram\" is not implemented yet");
 }
 

@@ -59,8 +59,8 @@ core::Json read_config(const std::string& dir) {
   return config;
 }
 
-core::Json added_token_json(uint32_t id, const std::string& content) {
-  core::Json t = core::Json::object();
+TokenizerJson added_token_json(uint32_t id, const std::string& content) {
+  TokenizerJson t = TokenizerJson::object();
   t["id"] = id;
   t["content"] = content;
   t["single_word"] = false;
@@ -72,8 +72,8 @@ core::Json added_token_json(uint32_t id, const std::string& content) {
 }
 
 /// BERT's tokenizer.json as transformers' BertTokenizer(vocab.txt) builds it.
-core::Json bert_json(const std::vector<std::string>& vocab, const core::Json& config, const std::string& source) {
-  core::Json vj = core::Json::object();
+TokenizerJson bert_json(const std::vector<std::string>& vocab, const core::Json& config, const std::string& source) {
+  TokenizerJson vj = TokenizerJson::object();
   std::unordered_map<std::string, uint32_t> index;
   for (size_t i = 0; i < vocab.size(); ++i) {
     index[vocab[i]] = static_cast<uint32_t>(i);
@@ -87,11 +87,11 @@ core::Json bert_json(const std::vector<std::string>& vocab, const core::Json& co
   for (const std::string& t : {cls, sep})
     if (!index.count(t)) throw DataError(source + ": the vocabulary has no \"" + t + "\" token");
   const bool lower = json_bool_or(config, "do_lower_case", true, source);
-  core::Json j = core::Json::object();
+  TokenizerJson j = TokenizerJson::object();
   j["version"] = "1.0";
   j["truncation"] = nullptr;
   j["padding"] = nullptr;
-  core::Json added = core::Json::array();
+  TokenizerJson added = TokenizerJson::array();
   std::vector<std::pair<uint32_t, std::string>> specials;
   for (const std::string& t : {pad, unk, cls, sep, mask})
     if (index.count(t)) specials.emplace_back(index[t], t);
@@ -99,21 +99,22 @@ core::Json bert_json(const std::vector<std::string>& vocab, const core::Json& co
   specials.erase(std::unique(specials.begin(), specials.end()), specials.end());
   for (auto& [id, t] : specials) added.push_back(added_token_json(id, t));
   j["added_tokens"] = added;
-  core::Json norm = core::Json::object();
+  TokenizerJson norm = TokenizerJson::object();
   norm["type"] = "BertNormalizer";
   norm["clean_text"] = true;
   norm["handle_chinese_chars"] = json_bool_or(config, "tokenize_chinese_chars", true, source);
-  norm["strip_accents"] =
-      config.contains("strip_accents") && config["strip_accents"].is_boolean() ? config["strip_accents"] : core::Json();
+  norm["strip_accents"] = nullptr;
+  if (config.contains("strip_accents") && config.at("strip_accents").is_boolean())
+    norm["strip_accents"] = config.at("strip_accents").get<bool>();
   norm["lowercase"] = lower;
   j["normalizer"] = norm;
-  j["pre_tokenizer"] = core::Json{{"type", "BertPreTokenizer"}};
-  core::Json single = core::Json::array(), pair = core::Json::array();
+  j["pre_tokenizer"] = TokenizerJson{{"type", "BertPreTokenizer"}};
+  TokenizerJson single = TokenizerJson::array(), pair = TokenizerJson::array();
   auto special = [](const std::string& id, int type_id) {
-    return core::Json{{"SpecialToken", core::Json{{"id", id}, {"type_id", type_id}}}};
+    return TokenizerJson{{"SpecialToken", TokenizerJson{{"id", id}, {"type_id", type_id}}}};
   };
   auto sequence = [](const char* id, int type_id) {
-    return core::Json{{"Sequence", core::Json{{"id", id}, {"type_id", type_id}}}};
+    return TokenizerJson{{"Sequence", TokenizerJson{{"id", id}, {"type_id", type_id}}}};
   };
   single.push_back(special(cls, 0));
   single.push_back(sequence("A", 0));
@@ -123,12 +124,12 @@ core::Json bert_json(const std::vector<std::string>& vocab, const core::Json& co
   pair.push_back(special(sep, 0));
   pair.push_back(sequence("B", 1));
   pair.push_back(special(sep, 1));
-  core::Json stoks = core::Json::object();
-  stoks[cls] = core::Json{{"id", cls}, {"ids", core::Json::array({index[cls]})}, {"tokens", core::Json::array({cls})}};
-  stoks[sep] = core::Json{{"id", sep}, {"ids", core::Json::array({index[sep]})}, {"tokens", core::Json::array({sep})}};
-  j["post_processor"] = core::Json{{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", stoks}};
-  j["decoder"] = core::Json{{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}};
-  j["model"] = core::Json{{"type", "WordPiece"},
+  TokenizerJson stoks = TokenizerJson::object();
+  stoks[cls] = TokenizerJson{{"id", cls}, {"ids", TokenizerJson::array({index[cls]})}, {"tokens", TokenizerJson::array({cls})}};
+  stoks[sep] = TokenizerJson{{"id", sep}, {"ids", TokenizerJson::array({index[sep]})}, {"tokens", TokenizerJson::array({sep})}};
+  j["post_processor"] = TokenizerJson{{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", stoks}};
+  j["decoder"] = TokenizerJson{{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}};
+  j["model"] = TokenizerJson{{"type", "WordPiece"},
                           {"unk_token", unk},
                           {"continuing_subword_prefix", "##"},
                           {"max_input_chars_per_word", 100},
@@ -155,12 +156,12 @@ std::vector<std::string> read_vocab_txt(const std::string& path) {
 }
 
 /// GPT-2 / RoBERTa's tokenizer.json as transformers builds it from vocab.json + merges.txt.
-core::Json byte_level_bpe_json(const std::string& dir, const core::Json& config) {
+TokenizerJson byte_level_bpe_json(const std::string& dir, const core::Json& config) {
   const std::string vocab_path = dir + "/vocab.json", merges_path = dir + "/merges.txt";
-  core::Json vocab = core::read_json_file(vocab_path);
+  TokenizerJson vocab = read_tokenizer_json(vocab_path);
   if (!vocab.is_object()) throw DataError(vocab_path + ": expected an object of token -> id");
   std::string text = core::read_file(merges_path);
-  core::Json merges = core::Json::array();
+  TokenizerJson merges = TokenizerJson::array();
   size_t pos = 0;
   size_t line_no = 0;
   while (pos < text.size()) {
@@ -175,7 +176,7 @@ core::Json byte_level_bpe_json(const std::string& dir, const core::Json& config)
     size_t sp = line.find(' ');
     if (sp == std::string::npos)
       throw DataError(merges_path + ":" + std::to_string(line_no) + ": expected two tokens separated by a space");
-    merges.push_back(core::Json::array({line.substr(0, sp), line.substr(sp + 1)}));
+    merges.push_back(TokenizerJson::array({line.substr(0, sp), line.substr(sp + 1)}));
   }
   const std::string cls_name = config.is_object() && config.contains("tokenizer_class") && config["tokenizer_class"].is_string()
                                    ? config["tokenizer_class"].get<std::string>()
@@ -184,11 +185,11 @@ core::Json byte_level_bpe_json(const std::string& dir, const core::Json& config)
                        cls_name.find("Longformer") != std::string::npos;
   const bool add_prefix_space = json_bool_or(config, "add_prefix_space", false, dir);
   const bool trim_offsets = json_bool_or(config, "trim_offsets", true, dir);
-  core::Json j = core::Json::object();
+  TokenizerJson j = TokenizerJson::object();
   j["version"] = "1.0";
   j["truncation"] = nullptr;
   j["padding"] = nullptr;
-  core::Json added = core::Json::array();
+  TokenizerJson added = TokenizerJson::array();
   std::vector<std::pair<uint32_t, std::string>> specials;
   auto add_special = [&](const std::optional<std::string>& t) {
     if (t && vocab.contains(*t)) specials.emplace_back(vocab[*t].get<uint32_t>(), *t);
@@ -211,7 +212,7 @@ core::Json byte_level_bpe_json(const std::string& dir, const core::Json& config)
   for (auto& [id, t] : specials) added.push_back(added_token_json(id, t));
   j["added_tokens"] = added;
   j["normalizer"] = nullptr;
-  j["pre_tokenizer"] = core::Json{{"type", "ByteLevel"},
+  j["pre_tokenizer"] = TokenizerJson{{"type", "ByteLevel"},
                                   {"add_prefix_space", add_prefix_space},
                                   {"trim_offsets", trim_offsets},
                                   {"use_regex", true}};
@@ -220,22 +221,22 @@ core::Json byte_level_bpe_json(const std::string& dir, const core::Json& config)
     const std::string sep = config_token(config, "sep_token").value_or("</s>");
     if (!vocab.contains(cls) || !vocab.contains(sep))
       throw DataError(vocab_path + ": the vocabulary lacks \"" + cls + "\" or \"" + sep + "\"");
-    j["post_processor"] = core::Json{{"type", "RobertaProcessing"},
-                                     {"sep", core::Json::array({sep, vocab[sep]})},
-                                     {"cls", core::Json::array({cls, vocab[cls]})},
+    j["post_processor"] = TokenizerJson{{"type", "RobertaProcessing"},
+                                     {"sep", TokenizerJson::array({sep, vocab[sep]})},
+                                     {"cls", TokenizerJson::array({cls, vocab[cls]})},
                                      {"trim_offsets", trim_offsets},
                                      {"add_prefix_space", add_prefix_space}};
   } else {
     auto seq = [](const char* id, int type_id) {
-      return core::Json{{"Sequence", core::Json{{"id", id}, {"type_id", type_id}}}};
+      return TokenizerJson{{"Sequence", TokenizerJson{{"id", id}, {"type_id", type_id}}}};
     };
-    j["post_processor"] = core::Json{{"type", "TemplateProcessing"},
-                                     {"single", core::Json::array({seq("A", 0)})},
-                                     {"pair", core::Json::array({seq("A", 0), seq("B", 1)})},
-                                     {"special_tokens", core::Json::object()}};
+    j["post_processor"] = TokenizerJson{{"type", "TemplateProcessing"},
+                                     {"single", TokenizerJson::array({seq("A", 0)})},
+                                     {"pair", TokenizerJson::array({seq("A", 0), seq("B", 1)})},
+                                     {"special_tokens", TokenizerJson::object()}};
   }
-  j["decoder"] = core::Json{{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
-  j["model"] = core::Json{{"type", "BPE"},          {"dropout", nullptr},
+  j["decoder"] = TokenizerJson{{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
+  j["model"] = TokenizerJson{{"type", "BPE"},          {"dropout", nullptr},
                           {"unk_token", nullptr},    {"continuing_subword_prefix", ""},
                           {"end_of_word_suffix", ""}, {"fuse_unk", false},
                           {"byte_fallback", false},  {"ignore_merges", false},
@@ -245,27 +246,38 @@ core::Json byte_level_bpe_json(const std::string& dir, const core::Json& config)
 
 }  // namespace
 
-std::shared_ptr<const Tokenizer> load_tokenizer_json(const core::Json& j, const std::string& source,
+TokenizerJson read_tokenizer_json(const std::string& path) {
+  const std::string text = core::read_file(path);
+  try {
+    return TokenizerJson::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    // core::parse_json words the error with line and column.
+    core::parse_json(text, path);
+    throw DataError(path + ": invalid JSON: " + e.what());
+  }
+}
+
+std::shared_ptr<const Tokenizer> load_tokenizer_json(const TokenizerJson& j, const std::string& source,
                                                      const core::Json& config) {
   if (!j.is_object()) throw DataError(source + ": expected a JSON object");
   TokenizerComponents c;
-  auto component = [&](const char* key) -> const core::Json* {
+  auto component = [&](const char* key) -> const TokenizerJson* {
     if (!j.contains(key) || j.at(key).is_null()) return nullptr;
     return &j.at(key);
   };
-  if (const core::Json* n = component("normalizer")) c.normalizer = make_normalizer(*n, LoadContext{source + ": normalizer"});
-  if (const core::Json* p = component("pre_tokenizer"))
+  if (const TokenizerJson* n = component("normalizer")) c.normalizer = make_normalizer(*n, LoadContext{source + ": normalizer"});
+  if (const TokenizerJson* p = component("pre_tokenizer"))
     c.pre_tokenizer = make_pre_tokenizer(*p, LoadContext{source + ": pre_tokenizer"});
-  const core::Json* m = component("model");
+  const TokenizerJson* m = component("model");
   if (!m) throw DataError(source + ": missing \"model\"");
   c.model = make_model(*m, LoadContext{source + ": model"});
-  if (const core::Json* p = component("post_processor"))
+  if (const TokenizerJson* p = component("post_processor"))
     c.post_processor = make_post_processor(*p, LoadContext{source + ": post_processor"});
-  if (const core::Json* d = component("decoder")) c.decoder = make_decoder(*d, LoadContext{source + ": decoder"});
-  if (const core::Json* a = component("added_tokens")) {
+  if (const TokenizerJson* d = component("decoder")) c.decoder = make_decoder(*d, LoadContext{source + ": decoder"});
+  if (const TokenizerJson* a = component("added_tokens")) {
     if (!a->is_array()) throw DataError(source + ": \"added_tokens\" must be a list");
     for (size_t i = 0; i < a->size(); ++i) {
-      const core::Json& t = (*a)[i];
+      const TokenizerJson& t = (*a)[i];
       const std::string w = source + ": added_tokens[" + std::to_string(i) + "]";
       AddedToken at;
       int64_t id = json_int_or(t, "id", -1, w);
@@ -280,7 +292,7 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json(const core::Json& j, const 
       c.added_tokens.push_back(std::move(at));
     }
   }
-  if (const core::Json* p = component("padding")) {
+  if (const TokenizerJson* p = component("padding")) {
     if (p->contains("pad_id") && p->at("pad_id").is_number_integer()) c.pad_token_id = p->at("pad_id").get<int64_t>();
     if (p->contains("pad_token") && p->at("pad_token").is_string()) c.pad_token = p->at("pad_token").get<std::string>();
     c.pad_type_id = static_cast<uint32_t>(json_int_or(*p, "pad_type_id", 0, source + ": padding"));
@@ -291,7 +303,7 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json(const core::Json& j, const 
 }
 
 std::shared_ptr<const Tokenizer> Tokenizer::from_file(const std::string& tokenizer_json) {
-  core::Json j = core::read_json_file(tokenizer_json);
+  TokenizerJson j = read_tokenizer_json(tokenizer_json);
   fs::path dir = fs::path(tokenizer_json).parent_path();
   core::Json config = read_config(dir.empty() ? "." : dir.string());
   return load_tokenizer_json(j, tokenizer_json, config);
@@ -302,7 +314,7 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_dir(const std::string& dir) {
   if (!fs::is_directory(dir, ec)) throw DataError(dir + ": not a directory");
   const core::Json config = read_config(dir);
   if (exists(dir + "/tokenizer.json"))
-    return load_tokenizer_json(core::read_json_file(dir + "/tokenizer.json"), dir + "/tokenizer.json", config);
+    return load_tokenizer_json(read_tokenizer_json(dir + "/tokenizer.json"), dir + "/tokenizer.json", config);
   if (exists(dir + "/vocab.txt")) {
     const std::string path = dir + "/vocab.txt";
     return load_tokenizer_json(bert_json(read_vocab_txt(path), config, path), path, config);
@@ -350,10 +362,10 @@ void write_bert_tokenizer(const std::string& vocab_txt, const std::string& dst_d
   config["tokenize_chinese_chars"] = true;
   config["tokenizer_class"] = "BertTokenizer";
   config["unk_token"] = "[UNK]";
-  core::Json tj = bert_json(vocab, config, vocab_txt);
+  TokenizerJson tj = bert_json(vocab, config, vocab_txt);
   std::error_code ec;
   fs::create_directories(dst_dir, ec);
-  core::write_json_file(dst_dir + "/tokenizer.json", tj);
+  core::write_file_atomic(dst_dir + "/tokenizer.json", tj.dump(2, ' ', false) + "\n");
   core::write_json_file(dst_dir + "/tokenizer_config.json", config);
   core::Json stm = core::Json{{"cls_token", "[CLS]"}, {"mask_token", "[MASK]"}, {"pad_token", "[PAD]"},
                               {"sep_token", "[SEP]"}, {"unk_token", "[UNK]"}};

@@ -157,9 +157,13 @@ class TokenizerImpl : public Tokenizer {
                   const EncodeOptions& options) const override {
     check_utf8(text, "the input text");
     if (pair) check_utf8(*pair, "the pair text");
-    Encoding a = encode_single(text, 0);
+    // tokenizers 0.23's early exit: stop tokenizing a sequence at max_length tokens.
+    size_t limit = SIZE_MAX;
+    if (options.truncation && options.truncation->early_exit && options.truncation->direction == Side::kRight)
+      limit = options.truncation->max_length;
+    Encoding a = encode_single(text, 0, limit);
     std::optional<Encoding> b;
-    if (pair) b = encode_single(*pair, 1);
+    if (pair) b = encode_single(*pair, 1, limit);
     if (options.truncation) truncate(a, b, *options.truncation, options.add_special_tokens);
     Encoding out = post_process(std::move(a), std::move(b), options.add_special_tokens);
     if (!options.return_overflowing_tokens) out.overflowing.clear();
@@ -250,7 +254,7 @@ class TokenizerImpl : public Tokenizer {
  private:
   /// One text through added tokens, normalizer, pre-tokenizer and model, with offsets in code
   /// points of `text` (PreTokenizedString::into_encoding with OffsetType::Char).
-  Encoding encode_single(const std::string& text, uint32_t type_id) const {
+  Encoding encode_single(const std::string& text, uint32_t type_id, size_t limit) const {
     PreTokenizedString pre = added_.extract_and_normalize(c_.normalizer.get(), text);
     if (c_.pre_tokenizer) c_.pre_tokenizer->pre_tokenize(pre);
 
@@ -289,6 +293,7 @@ class TokenizerImpl : public Tokenizer {
     Encoding e;
     std::vector<Token> tokens;
     for (size_t idx = 0; idx < pre.splits.size(); ++idx) {
+      if (e.ids.size() >= limit) break;
       Split& s = pre.splits[idx];
       if (!s.tokens) {
         tokens.clear();

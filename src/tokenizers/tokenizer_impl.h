@@ -34,8 +34,11 @@ std::shared_ptr<const Tokenizer> make_tokenizer(TokenizerComponents components);
 
 /// Builds a tokenizer from a parsed tokenizer.json (`source` names it in errors). `config` is the
 /// parsed tokenizer_config.json (or null): pad token and model_max_length come from there.
-std::shared_ptr<const Tokenizer> load_tokenizer_json(const core::Json& tokenizer_json, const std::string& source,
+std::shared_ptr<const Tokenizer> load_tokenizer_json(const TokenizerJson& tokenizer_json, const std::string& source,
                                                      const core::Json& config = core::Json());
+
+/// Parses a tokenizer.json file (fast: see TokenizerJson). @throws textune::DataError naming it.
+TokenizerJson read_tokenizer_json(const std::string& path);
 
 /// Runs fn(i) for i in [0, n) on all cores (the calling thread included); the first exception
 /// thrown is rethrown after all work stops.
