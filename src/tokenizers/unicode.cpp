@@ -120,8 +120,9 @@ bool is_mark(char32_t c) {
   return k >= UTF8PROC_CATEGORY_MN && k <= UTF8PROC_CATEGORY_ME;
 }
 bool is_other(char32_t c) {
-  int k = category(c);
-  return k == UTF8PROC_CATEGORY_CN || k >= UTF8PROC_CATEGORY_CC;
+  // The unicode_categories crate that tokenizers uses has tables for Cc, Cf, Co and Cs only:
+  // unassigned code points (Cn) are not "other" there.
+  return category(c) >= UTF8PROC_CATEGORY_CC;
 }
 bool is_letter(char32_t c) {
   int k = category(c);

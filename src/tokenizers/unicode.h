@@ -86,7 +86,7 @@ bool is_punctuation(char32_t c);
 bool is_mark_nonspacing(char32_t c);
 /// Category M* (Mn, Mc, Me).
 bool is_mark(char32_t c);
-/// Categories C* (Cc, Cf, Cn, Co, Cs): `unicode_categories`' `is_other`.
+/// `unicode_categories`' `is_other`: Cc, Cf, Co, Cs (it has no table of unassigned code points).
 bool is_other(char32_t c);
 /// Categories L*.
 bool is_letter(char32_t c);

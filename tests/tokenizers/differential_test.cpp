@@ -15,8 +15,7 @@ TEST_P(DifferentialTest, GeneratedTextsMatchTheReferenceInEveryField) {
   const std::string tj = textune::testing::tokenizer_fixture(GetParam()) + "/tokenizer.json";
   auto tok = Tokenizer::from_file(tj);
   const auto requests = reference_diff::generate_requests(2000, 20261129, reference_diff::added_token_contents(tj));
-  const auto reference = reference_diff::run_reference(textune::testing::source_dir(), tj, requests);
-  const auto rep = reference_diff::compare(*tok, requests, reference);
+  const auto rep = reference_diff::run_and_compare(*tok, textune::testing::source_dir(), tj, requests);
   std::string examples;
   for (const auto& e : rep.examples) examples += "  " + e + "\n";
   EXPECT_EQ(rep.mismatched, 0u) << rep.mismatched << " of " << rep.requests << " requests differ for " << GetParam()
