@@ -1,5 +1,5 @@
-// Stand-ins for the SentencePiece part of the tokenizers layer (Precompiled normalizer, Unigram
-// model, SentencePiece files), until it lands. Delete this file in the commit that defines them.
+// Stand-ins for the SentencePiece part of the tokenizers layer (the tokenizer.json Precompiled
+// normalizer and Unigram model), until it lands. Delete this file in the commit that defines them.
 #include "textune/core/error.h"
 #include "tokenizers/components.h"
 
@@ -12,7 +12,5 @@ std::unique_ptr<Normalizer> make_precompiled_normalizer(const TokenizerJson&, co
 std::unique_ptr<Model> make_unigram_model(const TokenizerJson&, const LoadContext& ctx) {
   throw DataError(ctx.where + ": model type \"Unigram\" is not implemented yet");
 }
-
-std::shared_ptr<const Tokenizer> load_sentencepiece_dir(const std::string&) { return nullptr; }
 
 }  // namespace textune::tokenizers

@@ -315,12 +315,23 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_dir(const std::string& dir) {
   const core::Json config = read_config(dir);
   if (exists(dir + "/tokenizer.json"))
     return load_tokenizer_json(read_tokenizer_json(dir + "/tokenizer.json"), dir + "/tokenizer.json", config);
+  // The legacy classes' default pad tokens (BertTokenizer: [PAD]; RobertaTokenizer: <pad>).
+  auto with_pad = [&config](const char* pad) {
+    core::Json c = config;
+    if (!config_token(c, "pad_token")) c["pad_token"] = pad;
+    return c;
+  };
   if (exists(dir + "/vocab.txt")) {
     const std::string path = dir + "/vocab.txt";
-    return load_tokenizer_json(bert_json(read_vocab_txt(path), config, path), path, config);
+    const core::Json c = with_pad("[PAD]");
+    return load_tokenizer_json(bert_json(read_vocab_txt(path), c, path), path, c);
   }
-  if (exists(dir + "/vocab.json") && exists(dir + "/merges.txt"))
-    return load_tokenizer_json(byte_level_bpe_json(dir, config), dir + "/vocab.json", config);
+  if (exists(dir + "/vocab.json") && exists(dir + "/merges.txt")) {
+    const bool gpt2 = !(config.contains("tokenizer_class") && config["tokenizer_class"].is_string() &&
+                        config["tokenizer_class"].get<std::string>() != "GPT2Tokenizer");
+    const core::Json c = gpt2 ? config : with_pad("<pad>");
+    return load_tokenizer_json(byte_level_bpe_json(dir, c), dir + "/vocab.json", c);
+  }
   if (auto spm = load_sentencepiece_dir(dir)) return spm;
   throw DataError(dir + ": no tokenizer files (expected tokenizer.json, vocab.txt, vocab.json + merges.txt, or a "
                         "SentencePiece model)");
