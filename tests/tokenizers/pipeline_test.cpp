@@ -40,15 +40,17 @@ void expect_matches_golden(const Tokenizer& tok, const std::string& name, size_t
   EXPECT_EQ(bad, 0u);
 }
 
-void write(const std::string& path, const std::string& text) { textune::testing::write_text(path, text); }
+void write(const std::string& path, const std::string& text) {
+  textune::testing::write_text(path, text);
+}
 
 TEST(LegacyFiles, BertVocabTxtMatchesTheTokenizerJsonGolden) {
   for (auto [name, lower] : {std::pair{"bert-base-uncased", true}, std::pair{"bert-base-cased", false},
                              std::pair{"bert-base-chinese", false}}) {
     TempDir dir;
     fs::copy_file(textune::testing::data_dir() + "/vocab/" + name + "/vocab.txt", dir / "vocab.txt");
-    write(dir / "tokenizer_config.json",
-          std::string("{\"tokenizer_class\": \"BertTokenizer\", \"do_lower_case\": ") + (lower ? "true" : "false") + "}");
+    write(dir / "tokenizer_config.json", std::string("{\"tokenizer_class\": \"BertTokenizer\", \"do_lower_case\": ") +
+                                             (lower ? "true" : "false") + "}");
     auto tok = Tokenizer::from_dir(dir.path());
     expect_matches_golden(*tok, name, 500);
     EXPECT_EQ(tok->pad_token_id(), 0);
@@ -90,8 +92,8 @@ TEST(WriteBertTokenizer, RefusesAVocabularyWithoutSpecialTokens) {
 
 TEST(Loading, UnknownComponentTypeIsAnErrorNamingIt) {
   TempDir dir;
-  Json j = Json::parse(textune::testing::read_text(textune::testing::tokenizer_fixture("bert-base-uncased") +
-                                                   "/tokenizer.json"));
+  Json j = Json::parse(
+      textune::testing::read_text(textune::testing::tokenizer_fixture("bert-base-uncased") + "/tokenizer.json"));
   j["pre_tokenizer"] = Json{{"type", "FancySplitter"}};
   write(dir / "tokenizer.json", j.dump());
   try {
@@ -166,7 +168,8 @@ TEST(NormalizedString, SplitBehaviorsAsTokenizersDocumentsThem) {
   using B = SplitDelimiterBehavior;
   EXPECT_EQ(texts(s.split(dash, B::kRemoved)), (std::vector<std::string>{"the", "final", "countdown"}));
   EXPECT_EQ(texts(s.split(dash, B::kIsolated)), (std::vector<std::string>{"the", "-", "final", "-", "-", "countdown"}));
-  EXPECT_EQ(texts(s.split(dash, B::kMergedWithPrevious)), (std::vector<std::string>{"the-", "final-", "-", "countdown"}));
+  EXPECT_EQ(texts(s.split(dash, B::kMergedWithPrevious)),
+            (std::vector<std::string>{"the-", "final-", "-", "countdown"}));
   EXPECT_EQ(texts(s.split(dash, B::kMergedWithNext)), (std::vector<std::string>{"the", "-final", "-", "-countdown"}));
   EXPECT_EQ(texts(s.split(dash, B::kContiguous)), (std::vector<std::string>{"the", "-", "final", "--", "countdown"}));
 }
