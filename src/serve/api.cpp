@@ -17,20 +17,26 @@ constexpr const char* kPredictExpected =
 /// "a number", "an object" ... for error messages.
 std::string json_kind(const core::Json& v) {
   switch (v.type()) {
-    case core::Json::value_t::null: return "null";
-    case core::Json::value_t::boolean: return "a boolean";
-    case core::Json::value_t::string: return "a string";
-    case core::Json::value_t::array: return "an array";
-    case core::Json::value_t::object: return "an object";
-    case core::Json::value_t::binary: return "binary data";
-    default: return "a number";
+    case core::Json::value_t::null:
+      return "null";
+    case core::Json::value_t::boolean:
+      return "a boolean";
+    case core::Json::value_t::string:
+      return "a string";
+    case core::Json::value_t::array:
+      return "an array";
+    case core::Json::value_t::object:
+      return "an object";
+    case core::Json::value_t::binary:
+      return "binary data";
+    default:
+      return "a number";
   }
 }
 
 HttpError unprocessable(const std::string& message) {
   // axum answers 422 when the body is valid JSON of the wrong shape (JsonDataError).
-  return HttpError(422, ErrorType::kValidation,
-                   "Failed to deserialize the JSON body into the target type: " + message);
+  return HttpError(422, ErrorType::kValidation, "Failed to deserialize the JSON body into the target type: " + message);
 }
 
 HttpError bad_inputs(const std::string& detail) {
@@ -72,12 +78,18 @@ Sequence sequence_from_array(const core::Json& a, size_t index) {
 
 const char* error_type_name(ErrorType type) {
   switch (type) {
-    case ErrorType::kUnhealthy: return "Unhealthy";
-    case ErrorType::kBackend: return "Backend";
-    case ErrorType::kOverloaded: return "Overloaded";
-    case ErrorType::kValidation: return "Validation";
-    case ErrorType::kTokenizer: return "Tokenizer";
-    case ErrorType::kEmpty: return "Empty";
+    case ErrorType::kUnhealthy:
+      return "Unhealthy";
+    case ErrorType::kBackend:
+      return "Backend";
+    case ErrorType::kOverloaded:
+      return "Overloaded";
+    case ErrorType::kValidation:
+      return "Validation";
+    case ErrorType::kTokenizer:
+      return "Tokenizer";
+    case ErrorType::kEmpty:
+      return "Empty";
   }
   return "Backend";
 }
@@ -93,7 +105,9 @@ std::string error_body(const std::string& message, ErrorType type) {
   return dump_json(j);
 }
 
-std::string HttpError::body() const { return error_body(what(), type_); }
+std::string HttpError::body() const {
+  return error_body(what(), type_);
+}
 
 core::Json parse_request_json(std::string_view body, size_t max_depth) {
   // Depth first, without recursion: brackets outside strings.
@@ -101,15 +115,19 @@ core::Json parse_request_json(std::string_view body, size_t max_depth) {
   bool in_string = false, escaped = false;
   for (char c : body) {
     if (in_string) {
-      if (escaped) escaped = false;
-      else if (c == '\\') escaped = true;
-      else if (c == '"') in_string = false;
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
       if (++depth > max_depth)
-        throw HttpError(400, ErrorType::kValidation,
-                        fmt::format("Failed to parse the request body as JSON: nesting deeper than {} levels", max_depth));
+        throw HttpError(
+            400, ErrorType::kValidation,
+            fmt::format("Failed to parse the request body as JSON: nesting deeper than {} levels", max_depth));
     } else if ((c == ']' || c == '}') && depth > 0) {
       --depth;
     }
@@ -177,8 +195,8 @@ TokenizeRequest parse_tokenize_request(const core::Json& body, size_t max_client
     check_batch_size(inputs.size(), max_client_batch_size);
     for (size_t i = 0; i < inputs.size(); ++i) {
       if (!inputs[i].is_string())
-        throw unprocessable(fmt::format("inputs: element {} is {}, expected a string or a list of strings", i,
-                                        json_kind(inputs[i])));
+        throw unprocessable(
+            fmt::format("inputs: element {} is {}, expected a string or a list of strings", i, json_kind(inputs[i])));
       r.inputs.push_back(inputs[i].get<std::string>());
     }
   } else {
@@ -191,8 +209,9 @@ core::Json prediction_json(const Prediction& prediction, const std::vector<std::
   std::vector<std::pair<std::string, double>> scored;
   if (raw_scores) {
     if (prediction.logits.size() != labels.size())
-      throw HttpError(424, ErrorType::kBackend,
-                      fmt::format("the model returned {} logits for {} labels", prediction.logits.size(), labels.size()));
+      throw HttpError(
+          424, ErrorType::kBackend,
+          fmt::format("the model returned {} logits for {} labels", prediction.logits.size(), labels.size()));
     for (size_t i = 0; i < labels.size(); ++i) scored.emplace_back(labels[i], prediction.logits[i]);
   } else {
     if (prediction.scores.empty()) throw HttpError(424, ErrorType::kBackend, "the model returned no scores");

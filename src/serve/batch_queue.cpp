@@ -26,7 +26,17 @@ BatchQueue::BatchQueue(std::shared_ptr<const Pipeline> pipeline, BatchQueueOptio
   for (size_t i = 0; i < options_.num_workers; ++i) workers_.emplace_back([this] { work(); });
 }
 
-BatchQueue::~BatchQueue() { stop(); }
+BatchQueue::~BatchQueue() {
+  stop();
+}
+
+void BatchQueue::flush() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    flushing_ = true;
+  }
+  cv_.notify_all();
+}
 
 void BatchQueue::stop() {
   {
@@ -71,8 +81,8 @@ bool BatchQueue::batch_ready_locked() const {
 }
 
 void BatchQueue::work() {
-  const auto max_wait = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(
-      std::max(0.0, options_.max_wait_ms)));
+  const auto max_wait = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double, std::milli>(std::max(0.0, options_.max_wait_ms)));
   for (;;) {
     std::vector<Item> batch;
     {
@@ -81,7 +91,7 @@ void BatchQueue::work() {
       if (queue_.empty()) return;  // stopping, nothing left
       // Give companions until the oldest sequence's deadline to join, unless the batch is full.
       const auto deadline = queue_.front().enqueued + max_wait;
-      while (!stopping_ && !queue_.empty() && !batch_ready_locked() && Clock::now() < deadline)
+      while (!stopping_ && !flushing_ && !queue_.empty() && !batch_ready_locked() && Clock::now() < deadline)
         cv_.wait_until(lock, deadline);
       if (queue_.empty()) continue;  // another worker took them
       size_t tokens = 0;

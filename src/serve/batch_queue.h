@@ -31,10 +31,10 @@ struct BatchQueueOptions {
 /// What became of one sequence.
 struct SequenceResult {
   Prediction prediction;
-  std::exception_ptr error;     ///< set when its batch failed (what Pipeline::predict threw)
-  double queue_seconds = 0;     ///< from enqueue to the start of its batch
-  double inference_seconds = 0; ///< its batch's time in Pipeline::predict
-  size_t batch_size = 0;        ///< sequences in its batch
+  std::exception_ptr error;      ///< set when its batch failed (what Pipeline::predict threw)
+  double queue_seconds = 0;      ///< from enqueue to the start of its batch
+  double inference_seconds = 0;  ///< its batch's time in Pipeline::predict
+  size_t batch_size = 0;         ///< sequences in its batch
 };
 
 /// A queue of sequences served by worker threads, each taking the longest prefix of the queue that
@@ -56,6 +56,8 @@ class BatchQueue {
   /// @throws HttpError 503 (Unhealthy) after stop().
   std::vector<SequenceResult> predict(const std::vector<Sequence>& sequences, const std::vector<size_t>& num_tokens);
 
+  /// From now on batches start at once (no waiting for max_wait_ms); used when shutting down.
+  void flush();
   /// Finishes every queued sequence (without waiting for max_wait_ms), then joins the workers.
   /// Idempotent.
   void stop();
@@ -84,6 +86,7 @@ class BatchQueue {
   std::deque<Item> queue_;
   size_t queued_tokens_ = 0;
   bool stopping_ = false;
+  bool flushing_ = false;
   std::vector<std::thread> workers_;
 };
 

@@ -149,14 +149,10 @@ std::string Metrics::render(size_t queue_size, size_t in_flight) const {
     out += fmt::format("te_http_requests_total{{route=\"{}\",status=\"{}\"}} {}\n", key.first, key.second, v);
 
   const std::pair<const char*, const Histogram*> histograms[] = {
-      {"te_request_duration", &request_duration_},
-      {"te_request_tokenization_duration", &tokenization_duration_},
-      {"te_request_queue_duration", &queue_duration_},
-      {"te_request_inference_duration", &inference_duration_},
-      {"te_request_input_length", &input_length_},
-      {"te_batch_next_size", &batch_size_},
-      {"te_batch_next_tokens", &batch_tokens_},
-      {"te_batch_inference_duration", &batch_inference_duration_},
+      {"te_request_duration", &request_duration_},     {"te_request_tokenization_duration", &tokenization_duration_},
+      {"te_request_queue_duration", &queue_duration_}, {"te_request_inference_duration", &inference_duration_},
+      {"te_request_input_length", &input_length_},     {"te_batch_next_size", &batch_size_},
+      {"te_batch_next_tokens", &batch_tokens_},        {"te_batch_inference_duration", &batch_inference_duration_},
   };
   const char* helps[] = {
       "Seconds from receiving a predict request to answering it.",

@@ -41,7 +41,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 /// cpp-httplib task queue that runs every connection on its own thread, creating threads on demand
 /// up to `max_threads` (beyond that, connections wait for a free thread). Threads are kept for reuse.
@@ -155,12 +157,18 @@ class InFlight {
 /// TEI's failure label for te_request_failure.
 std::string failure_label(const HttpError& e) {
   switch (e.type()) {
-    case ErrorType::kValidation: return std::string(e.what()).rfind("batch size", 0) == 0 ? "batch_size" : "validation";
-    case ErrorType::kEmpty: return "empty";
-    case ErrorType::kOverloaded: return "overloaded";
-    case ErrorType::kTokenizer: return "tokenizer";
-    case ErrorType::kUnhealthy: return "unhealthy";
-    case ErrorType::kBackend: return "backend";
+    case ErrorType::kValidation:
+      return std::string(e.what()).rfind("batch size", 0) == 0 ? "batch_size" : "validation";
+    case ErrorType::kEmpty:
+      return "empty";
+    case ErrorType::kOverloaded:
+      return "overloaded";
+    case ErrorType::kTokenizer:
+      return "tokenizer";
+    case ErrorType::kUnhealthy:
+      return "unhealthy";
+    case ErrorType::kBackend:
+      return "backend";
   }
   return "backend";
 }
@@ -294,8 +302,8 @@ bool Server::Impl::read_body(const httplib::ContentReader& reader, httplib::Resp
   if (ok && received <= limit) return true;
   res.set_header("Connection", "close");
   if (received > limit || res.status == 413)
-    set_json(res, 413, error_body(fmt::format("the request body exceeds the limit of {} bytes", limit),
-                                  ErrorType::kValidation));
+    set_json(res, 413,
+             error_body(fmt::format("the request body exceeds the limit of {} bytes", limit), ErrorType::kValidation));
   else
     set_json(res, 400, error_body("the request body could not be read", ErrorType::kValidation));
   return false;
@@ -326,9 +334,9 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
       }
       if (n > max_length) {
         if (!truncate)
-          throw HttpError(413, ErrorType::kValidation,
-                          fmt::format("Input validation error: `inputs` must have less than {} tokens. Given: {}",
-                                      max_length, n));
+          throw HttpError(
+              413, ErrorType::kValidation,
+              fmt::format("Input validation error: `inputs` must have less than {} tokens. Given: {}", max_length, n));
         n = max_length;
       }
       metrics.input_length(n);
@@ -354,7 +362,8 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
     res.set_header("x-tokenization-time", std::to_string(static_cast<int64_t>(tokenization_s * 1000)));
     res.set_header("x-queue-time", std::to_string(static_cast<int64_t>(queue_s / n * 1000)));
     res.set_header("x-inference-time", std::to_string(static_cast<int64_t>(inference_s / n * 1000)));
-    res.set_header("x-compute-tokens", std::to_string(std::accumulate(num_tokens.begin(), num_tokens.end(), size_t{0})));
+    res.set_header("x-compute-tokens",
+                   std::to_string(std::accumulate(num_tokens.begin(), num_tokens.end(), size_t{0})));
     set_json(res, 200, out);
   } catch (const HttpError& e) {
     metrics.request_failed(failure_label(e));
@@ -404,31 +413,46 @@ bool Server::Impl::error_page(const httplib::Request& req, httplib::Response& re
       !method_allowed(known->second, req.method)) {
     res.status = 405;
     res.set_header("Allow", known->second);
-    set_json(res, 405,
-             error_body(fmt::format("method {} is not allowed on {} (allowed: {})", req.method, req.path, known->second),
-                        ErrorType::kValidation));
+    set_json(
+        res, 405,
+        error_body(fmt::format("method {} is not allowed on {} (allowed: {})", req.method, req.path, known->second),
+                   ErrorType::kValidation));
     return true;
   }
   std::string message;
   switch (res.status) {
-    case 400: message = "bad request: malformed HTTP request"; break;
-    case 404: message = fmt::format("no route for {} {}", req.method, req.path); break;
-    case 408: message = "request timeout"; break;
-    case 413: message = fmt::format("the request body exceeds the limit of {} bytes", options.max_request_bytes); break;
-    case 414: message = "the request URI is too long"; break;
-    case 415: message = "unsupported media type"; break;
-    case 416: message = "range not satisfiable"; break;
-    default: message = fmt::format("HTTP error {}", res.status);
+    case 400:
+      message = "bad request: malformed HTTP request";
+      break;
+    case 404:
+      message = fmt::format("no route for {} {}", req.method, req.path);
+      break;
+    case 408:
+      message = "request timeout";
+      break;
+    case 413:
+      message = fmt::format("the request body exceeds the limit of {} bytes", options.max_request_bytes);
+      break;
+    case 414:
+      message = "the request URI is too long";
+      break;
+    case 415:
+      message = "unsupported media type";
+      break;
+    case 416:
+      message = "range not satisfiable";
+      break;
+    default:
+      message = fmt::format("HTTP error {}", res.status);
   }
-  set_json(res, res.status,
-           error_body(message, res.status >= 500 ? ErrorType::kBackend : ErrorType::kValidation));
+  set_json(res, res.status, error_body(message, res.status >= 500 ? ErrorType::kBackend : ErrorType::kValidation));
   return true;
 }
 
 void Server::Impl::install_routes() {
-  allowed_methods = {{"/predict", "POST"},      {"/", "GET, HEAD, POST"}, {"/invocations", "POST"},
-                     {"/tokenize", "POST"},     {"/info", "GET, HEAD"},   {"/health", "GET, HEAD"},
-                     {"/ping", "GET, HEAD"},    {"/metrics", "GET, HEAD"}};
+  allowed_methods = {{"/predict", "POST"},   {"/", "GET, HEAD, POST"}, {"/invocations", "POST"},
+                     {"/tokenize", "POST"},  {"/info", "GET, HEAD"},   {"/health", "GET, HEAD"},
+                     {"/ping", "GET, HEAD"}, {"/metrics", "GET, HEAD"}};
   // POST handlers read their bodies themselves (read_body) to bound chunked bodies too.
   auto predict_handler = [this](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
     std::string body;
@@ -458,9 +482,11 @@ void Server::Impl::install_routes() {
     res.set_content(metrics.render(queue ? queue->size() : 0, in_flight.load()), "text/plain; version=0.0.4");
   });
 
-  http.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
-    return error_page(req, res) ? httplib::Server::HandlerResponse::Handled : httplib::Server::HandlerResponse::Unhandled;
-  }));
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+        return error_page(req, res) ? httplib::Server::HandlerResponse::Handled
+                                    : httplib::Server::HandlerResponse::Unhandled;
+      }));
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "unknown exception";
     try {
@@ -533,14 +559,13 @@ int Server::bind() {
     port = -1;
   }
   if (port <= 0)
-    throw DataError(fmt::format("cannot listen on {}:{} (address in use, or not an address of this machine)", o.host,
-                                o.port));
+    throw DataError(
+        fmt::format("cannot listen on {}:{} (address in use, or not an address of this machine)", o.host, o.port));
   impl_->http.raise_backlog(1024);
   impl_->port = port;
   impl_->bound = true;
   if (!is_loopback(o.host))
-    spdlog::warn("serve: listening on {}, reachable from other machines; textune serve has no authentication",
-                 o.host);
+    spdlog::warn("serve: listening on {}, reachable from other machines; textune serve has no authentication", o.host);
   return port;
 }
 
@@ -566,10 +591,13 @@ void Server::listen() {
 
 void Server::shutdown() {
   impl_->draining = true;
+  impl_->queue->flush();  // what is queued runs now rather than after max_wait_ms
   impl_->http.stop();
 }
 
-int Server::port() const { return impl_->port; }
+int Server::port() const {
+  return impl_->port;
+}
 
 std::string Server::url() const {
   const std::string& host = impl_->options.host;
@@ -593,7 +621,8 @@ extern "C" void on_stop_signal(int sig) {
 void serve_until_signal(Server& server) {
   server.bind();
   if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw DataError("serve: cannot create a pipe for signals");
-  struct sigaction action {}, old_int {}, old_term {};
+  struct sigaction action {
+  }, old_int{}, old_term{};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, &old_int);

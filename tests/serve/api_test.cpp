@@ -64,8 +64,8 @@ TEST(ServeApi, PredictErrorsGetTeiStatuses) {
   // axum: JSON syntax errors are 400, valid JSON of the wrong shape 422.
   EXPECT_EQ(predict_status(R"({"inputs": "x")"), 400);
   EXPECT_EQ(predict_status(""), 400);
-  EXPECT_EQ(predict_status("{\"inputs\": \"\xff\xfe\"}"), 400);       // invalid UTF-8
-  EXPECT_EQ(predict_status(std::string("{\"inputs\": \"a\0b\"}", 17)), 400);  // raw NUL in a string
+  EXPECT_EQ(predict_status("{\"inputs\": \"\xff\xfe\"}"), 400);                         // invalid UTF-8
+  EXPECT_EQ(predict_status(std::string("{\"inputs\": \"a\0b\"}", 17)), 400);            // raw NUL in a string
   EXPECT_EQ(predict_status(std::string(100000, '[') + std::string(100000, ']')), 400);  // too deep
   EXPECT_EQ(predict_status(R"([1, 2])"), 422);
   EXPECT_EQ(predict_status(R"({"input": "x"})"), 422);

@@ -168,7 +168,9 @@ struct BadRequest {
   int status;           // expected status
 };
 
-std::string post(const std::string& body) { return post_request("/predict", body); }
+std::string post(const std::string& body) {
+  return post_request("/predict", body);
+}
 
 }  // namespace
 
@@ -178,7 +180,8 @@ TEST(ServeServer, MalformedRequestsGetTheRightStatusAndTheServerCarriesOn) {
   RunningServer server(pipeline, o);
 
   const std::string ten_mb(10 << 20, 'x');
-  std::string chunked_10mb = "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  std::string chunked_10mb =
+      "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   for (int i = 0; i < 10; ++i) chunked_10mb += "100000\r\n" + std::string(1 << 20, 'y') + "\r\n";
   chunked_10mb += "0\r\n\r\n";
 
@@ -268,7 +271,8 @@ TEST(ServeServer, MalformedRequestsGetTheRightStatusAndTheServerCarriesOn) {
   EXPECT_EQ(r->status, 200);
   EXPECT_EQ(Json::parse(r->body), expected_answer(pipeline->predict(std::vector<std::string>{"still here"})[0]));
   auto m = cli.Get("/metrics");
-  EXPECT_EQ(metric_value(m->body, "te_http_requests_total{route=\"/predict\",status=\"422\"}"), 19);  // 18 cases + the tokenizer error
+  EXPECT_EQ(metric_value(m->body, "te_http_requests_total{route=\"/predict\",status=\"422\"}"),
+            19);  // 18 cases + the tokenizer error
 }
 
 TEST(ServeServer, SlowAndVanishingClientsDoNotHoldUpOthers) {
@@ -342,7 +346,8 @@ TEST(ServeServer, PastTheConcurrencyLimitAnswers503AtOnce) {
   std::vector<std::future<int>> held;
   for (int i = 0; i < 2; ++i)
     held.push_back(std::async(std::launch::async, [&server, i] {
-      auto r = server.client().Post("/predict", Json{{"inputs", "held " + std::to_string(i)}}.dump(), "application/json");
+      auto r =
+          server.client().Post("/predict", Json{{"inputs", "held " + std::to_string(i)}}.dump(), "application/json");
       return r ? r->status : -1;
     }));
   auto cli = server.client();
@@ -380,7 +385,8 @@ TEST(ServeServer, SigtermFinishesQueuedWorkThenStops) {
       httplib::Client c("127.0.0.1", port);
       c.set_read_timeout(30, 0);
       auto r = c.Post("/predict", Json{{"inputs", "queued " + std::to_string(i)}}.dump(), "application/json");
-      return r && r->status == 200 ? r->body : "failed " + (r ? std::to_string(r->status) : httplib::to_string(r.error()));
+      return r && r->status == 200 ? r->body
+                                   : "failed " + (r ? std::to_string(r->status) : httplib::to_string(r.error()));
     }));
   // One batch blocked in the model, the other requests queued behind it.
   while (pipeline->waiting() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -403,4 +409,27 @@ TEST(ServeServer, SigtermFinishesQueuedWorkThenStops) {
         << answer;
   }
   EXPECT_EQ(serving.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+TEST(ServeServer, ShutdownRunsQueuedSequencesWithoutWaitingForCompanions) {
+  auto pipeline = std::make_shared<FakePipeline>(16);
+  ServerOptions o = small_options();
+  o.max_wait_ms = 600000;  // ten minutes: only shutdown() can start these batches in time
+  o.max_batch_requests = 64;
+  RunningServer server(pipeline, o);
+  std::vector<std::future<int>> answers;
+  for (int i = 0; i < 3; ++i)
+    answers.push_back(std::async(std::launch::async, [&server, i] {
+      auto r = server.client().Post("/predict", Json{{"inputs", "waiting " + std::to_string(i)}}.dump(),
+                                    "application/json");
+      return r ? r->status : -1;
+    }));
+  auto cli = server.client();
+  while (metric_value(cli.Get("/metrics")->body, "te_queue_size") < 3)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const auto t0 = std::chrono::steady_clock::now();
+  server.stop();
+  for (auto& a : answers) EXPECT_EQ(a.get(), 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_EQ(pipeline->calls(), (std::vector<size_t>{3}));  // one batch of the three
 }

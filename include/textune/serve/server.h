@@ -19,9 +19,9 @@ namespace textune::serve {
 
 /// Options of Server (the flags of `textune serve`; names and defaults follow TEI's router flags).
 struct ServerOptions {
-  std::string host = "127.0.0.1";  ///< address to bind; loopback by default
-  int port = 8080;                 ///< TCP port; 0 picks a free one (see Server::port)
-  std::string model_id;            ///< shown as `model_id` by /info (the model directory)
+  std::string host = "127.0.0.1";       ///< address to bind; loopback by default
+  int port = 8080;                      ///< TCP port; 0 picks a free one (see Server::port)
+  std::string model_id;                 ///< shown as `model_id` by /info (the model directory)
   std::string model_dtype = "float32";  ///< shown as `model_dtype` by /info
 
   /// In-flight /predict requests; past it a request is answered 503 at once (TEI answers 429).
