@@ -49,15 +49,22 @@ void for_each_grapheme(std::string_view text, Fn&& fn) {
   if (start < text.size()) fn(text.substr(start));
 }
 
-/// Pushes the characters of `norm` replacing `old_chars` characters.
+/// Pushes the characters of `norm` replacing `old_chars` characters: the k-th new character replaces the
+/// k-th old one, the last of those also removes the old characters left over, and new characters past
+/// the old ones are insertions (aligned with the character before them). This is the alignment the
+/// reference (tokenizers 0.22) produces: "½" -> "1⁄2" maps all three to "½", "ﬁ◌́" -> "fi" maps f to ﬁ
+/// and i to the accent, "e◌́◌́" -> "é" maps é to e.
 void push_replacement(std::string_view norm, size_t old_chars, std::vector<std::pair<char32_t, int>>& out) {
-  const int delta = static_cast<int>(count_chars(norm)) - static_cast<int>(old_chars);
-  int i = 0;
-  for (size_t k = 0; k < norm.size();) {
+  const size_t new_chars = count_chars(norm);
+  const size_t paired = std::min(new_chars, old_chars);
+  size_t i = 0;
+  for (size_t k = 0; k < norm.size(); ++i) {
     char32_t c;
     k += decode(norm, k, &c);
-    out.emplace_back(c, i == 0 ? delta : i);
-    ++i;
+    int change = 1;
+    if (i + 1 < paired) change = 0;
+    else if (i + 1 == paired) change = -static_cast<int>(old_chars - paired);
+    out.emplace_back(c, change);
   }
 }
 
@@ -107,6 +114,19 @@ std::string precompiled_normalize_string(const PrecompiledCharsmap& map, std::st
       i += len;
     }
   });
+  return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < bytes.size(); i += 3) {
+    const size_t n = std::min<size_t>(3, bytes.size() - i);
+    uint32_t v = 0;
+    for (size_t k = 0; k < 3; ++k) v = (v << 8) | (k < n ? static_cast<unsigned char>(bytes[i + k]) : 0u);
+    for (size_t k = 0; k < 4; ++k) out.push_back(k <= n ? kAlphabet[(v >> (18 - 6 * k)) & 63] : '=');
+  }
   return out;
 }
 
