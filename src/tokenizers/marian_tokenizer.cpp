@@ -17,6 +17,7 @@
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
 #include "textune/core/json.h"
+#include "tokenizers/sentencepiece_convert.h"
 #include "tokenizers/sentencepiece_processor.h"
 
 namespace textune::tokenizers {
@@ -674,6 +675,7 @@ std::shared_ptr<const Tokenizer> load_marian(const std::string& dir) {
 std::shared_ptr<const Tokenizer> load_sentencepiece_dir(const std::string& dir) {
   if (fs::exists(dir + "/source.spm") && fs::exists(dir + "/target.spm") && fs::exists(dir + "/vocab.json"))
     return load_marian(dir);
+  if (fs::exists(dir + "/spiece.model")) return load_t5_spiece(dir);
   return nullptr;
 }
 
