@@ -144,7 +144,8 @@ class BpeDecoder : public Decoder {
 
 class ReplaceDecoder : public Decoder {
  public:
-  ReplaceDecoder(std::unique_ptr<Pattern> p, std::string content) : pattern_(std::move(p)), content_(std::move(content)) {}
+  ReplaceDecoder(std::unique_ptr<Pattern> p, std::string content)
+      : pattern_(std::move(p)), content_(std::move(content)) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     std::vector<PatternMatch> m;
     for (std::string& t : tokens) {
@@ -284,7 +285,8 @@ std::unique_ptr<Decoder> make_decoder(const TokenizerJson& j, const LoadContext&
   const std::string& w = ctx.where;
   const std::string type = json_string(j, "type", w);
   if (type == "WordPiece")
-    return std::make_unique<WordPieceDecoder>(json_string_or(j, "prefix", "##", w), json_bool_or(j, "cleanup", true, w));
+    return std::make_unique<WordPieceDecoder>(json_string_or(j, "prefix", "##", w),
+                                              json_bool_or(j, "cleanup", true, w));
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
   if (type == "Metaspace") {
     char32_t rep = j.contains("replacement") ? json_char(j, "replacement", w) : U'\u2581';
@@ -296,7 +298,8 @@ std::unique_ptr<Decoder> make_decoder(const TokenizerJson& j, const LoadContext&
                                             json_string(j, "content", w));
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "Strip")
-    return std::make_unique<StripDecoder>(json_char(j, "content", w), static_cast<size_t>(json_int_or(j, "start", 0, w)),
+    return std::make_unique<StripDecoder>(json_char(j, "content", w),
+                                          static_cast<size_t>(json_int_or(j, "start", 0, w)),
                                           static_cast<size_t>(json_int_or(j, "stop", 0, w)));
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Sequence") {

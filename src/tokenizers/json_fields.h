@@ -11,8 +11,7 @@ namespace textune::tokenizers {
 
 template <class J>
 inline const J& json_field(const J& j, const char* key, const std::string& where) {
-  if (!j.is_object() || !j.contains(key))
-    throw DataError(where + ": missing field \"" + key + "\"");
+  if (!j.is_object() || !j.contains(key)) throw DataError(where + ": missing field \"" + key + "\"");
   return j.at(key);
 }
 
@@ -24,8 +23,7 @@ inline std::string json_string(const J& j, const char* key, const std::string& w
 }
 
 template <class J>
-inline std::string json_string_or(const J& j, const char* key, const std::string& fallback,
-                                  const std::string& where) {
+inline std::string json_string_or(const J& j, const char* key, const std::string& fallback, const std::string& where) {
   if (!j.is_object() || !j.contains(key) || j.at(key).is_null()) return fallback;
   return json_string(j, key, where);
 }

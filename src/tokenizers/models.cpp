@@ -85,8 +85,7 @@ class WordPiece : public Model {
 
  private:
   void push_unk(std::string_view seq, std::vector<Token>& out) const {
-    if (!unk_id_)
-      throw DataError("WordPiece: the unknown token \"" + opt_.unk_token + "\" is not in the vocabulary");
+    if (!unk_id_) throw DataError("WordPiece: the unknown token \"" + opt_.unk_token + "\" is not in the vocabulary");
     out.push_back({*unk_id_, opt_.unk_token, {0, seq.size()}});
   }
 
@@ -290,8 +289,7 @@ class Bpe : public Model {
         }
       }
       if (opt_.unk_token) {
-        if (!unk_id_)
-          throw DataError("BPE: the unknown token \"" + *opt_.unk_token + "\" is not in the vocabulary");
+        if (!unk_id_) throw DataError("BPE: the unknown token \"" + *opt_.unk_token + "\" is not in the vocabulary");
         if (unk && opt_.fuse_unk) {
           unk->second += byte_len;
         } else {
@@ -313,8 +311,7 @@ class Bpe : public Model {
     std::priority_queue<Merge> queue;
     for (size_t k = 0; k + 1 < symbols.size(); ++k) {
       uint32_t rank, nid;
-      if (merges_.find(symbols[k].c, symbols[k + 1].c, rank, nid))
-        queue.push({static_cast<uint32_t>(k), rank, nid});
+      if (merges_.find(symbols[k].c, symbols[k + 1].c, rank, nid)) queue.push({static_cast<uint32_t>(k), rank, nid});
     }
     while (!queue.empty()) {
       Merge top = queue.top();
@@ -424,7 +421,8 @@ std::unique_ptr<Model> make_model(const TokenizerJson& j, const LoadContext& ctx
         const std::string s = e.get<std::string>();
         size_t sp = s.find(' ');
         if (sp == std::string::npos || s.find(' ', sp + 1) != std::string::npos)
-          throw DataError(w + ": merge " + std::to_string(i) + " \"" + s + "\" must be two tokens separated by a space");
+          throw DataError(w + ": merge " + std::to_string(i) + " \"" + s +
+                          "\" must be two tokens separated by a space");
         merges.emplace_back(s.substr(0, sp), s.substr(sp + 1));
       } else if (e.is_array() && e.size() == 2 && e[0].is_string() && e[1].is_string()) {
         merges.emplace_back(e[0].get<std::string>(), e[1].get<std::string>());

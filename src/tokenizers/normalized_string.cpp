@@ -125,8 +125,8 @@ RegexPattern::RegexPattern(const std::string& regex, const std::string& where) :
   const std::string re = rewrite_regex(regex);
   int err = 0;
   PCRE2_SIZE err_off = 0;
-  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re.data()), re.size(), PCRE2_UTF | PCRE2_UCP, &err,
-                              &err_off, nullptr);
+  impl_->code =
+      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re.data()), re.size(), PCRE2_UTF | PCRE2_UCP, &err, &err_off, nullptr);
   if (!impl_->code) {
     PCRE2_UCHAR buf[256];
     pcre2_get_error_message(err, buf, sizeof(buf));
@@ -170,8 +170,7 @@ void RegexPattern::find_matches(std::string_view text, std::vector<PatternMatch>
 
 // ---------------------------------------------------------------- NormalizedString
 
-NormalizedString::NormalizedString(std::string_view original)
-    : normalized_(original), original_len_(original.size()) {
+NormalizedString::NormalizedString(std::string_view original) : normalized_(original), original_len_(original.size()) {
   alignments_.resize(original.size());
   size_t i = 0;
   while (i < original.size()) {
@@ -364,10 +363,18 @@ void NormalizedString::normalize_unicode(bool compat, bool compose) {
   transform(dest, 0);
 }
 
-void NormalizedString::nfd() { normalize_unicode(false, false); }
-void NormalizedString::nfkd() { normalize_unicode(true, false); }
-void NormalizedString::nfc() { normalize_unicode(false, true); }
-void NormalizedString::nfkc() { normalize_unicode(true, true); }
+void NormalizedString::nfd() {
+  normalize_unicode(false, false);
+}
+void NormalizedString::nfkd() {
+  normalize_unicode(true, false);
+}
+void NormalizedString::nfc() {
+  normalize_unicode(false, true);
+}
+void NormalizedString::nfkc() {
+  normalize_unicode(true, true);
+}
 
 void NormalizedString::filter(const std::function<bool(char32_t)>& keep) {
   std::vector<char32_t> cs = chars();

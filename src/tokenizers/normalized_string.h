@@ -157,6 +157,14 @@ class NormalizedString {
   /// Splits on `pattern`; pieces empty after the split are kept here and dropped by callers.
   std::vector<NormalizedString> split(const Pattern& pattern, SplitDelimiterBehavior behavior) const;
 
+  /// Replaces the normalized text and its alignments at once, for fused transformations that
+  /// compute exactly what a sequence of transform() calls would (`alignments` has one entry per
+  /// byte of `normalized`).
+  void assign(std::string normalized, std::vector<Alignment> alignments) {
+    normalized_ = std::move(normalized);
+    alignments_ = std::move(alignments);
+  }
+
   /// Normalized characters (decoded), for transformations.
   std::vector<char32_t> chars() const;
 

@@ -2,6 +2,7 @@
 // StripAccents, Replace, Prepend, Strip, Nmt, Sequence. Precompiled lives in precompiled*.cpp.
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "textune/core/error.h"
@@ -30,7 +31,9 @@ bool is_chinese_char(char32_t c) {
 }
 
 // BERT's whitespace: \t \n \r and Rust's char::is_whitespace.
-bool bert_is_whitespace(char32_t c) { return c == '\t' || c == '\n' || c == '\r' || unicode::is_whitespace(c); }
+bool bert_is_whitespace(char32_t c) {
+  return c == '\t' || c == '\n' || c == '\r' || unicode::is_whitespace(c);
+}
 // BERT's control: categories C* except \t \n \r.
 bool bert_is_control(char32_t c) {
   if (c == '\t' || c == '\n' || c == '\r') return false;
@@ -41,10 +44,13 @@ bool bert_is_control(char32_t c) {
 class BertNormalizer : public Normalizer {
  public:
   BertNormalizer(bool clean_text, bool handle_chinese_chars, bool strip_accents, bool lowercase)
-      : clean_text_(clean_text), handle_chinese_(handle_chinese_chars), strip_accents_(strip_accents),
+      : clean_text_(clean_text),
+        handle_chinese_(handle_chinese_chars),
+        strip_accents_(strip_accents),
         lowercase_(lowercase) {}
 
   void normalize(NormalizedString& s) const override {
+    if (normalize_ascii(s)) return;
     if (clean_text_) {
       s.filter([](char32_t c) { return !(c == 0 || c == 0xFFFD || bert_is_control(c)); });
       s.map([](char32_t c) { return bert_is_whitespace(c) ? U' ' : c; });
@@ -88,6 +94,37 @@ class BertNormalizer : public Normalizer {
   }
 
  private:
+  /// ASCII text in one pass: control characters dropped, \t \n \r mapped to ' ', lowercased
+  /// (NFD and accent stripping leave ASCII alone; no ASCII character is Chinese). Gives what the
+  /// general path gives: kept characters keep their own alignment.
+  bool normalize_ascii(NormalizedString& s) const {
+    const std::string& t = s.get();
+    for (char ch : t)
+      if (static_cast<unsigned char>(ch) >= 0x80) return false;
+    std::string out;
+    std::vector<Alignment> align;
+    out.reserve(t.size());
+    align.reserve(t.size());
+    bool changed = false;
+    for (size_t i = 0; i < t.size(); ++i) {
+      char c = t[i];
+      if (clean_text_) {
+        if (c == '\t' || c == '\n' || c == '\r') {
+          c = ' ';
+        } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+          changed = true;
+          continue;
+        }
+      }
+      if (lowercase_ && c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+      changed |= c != t[i];
+      out.push_back(c);
+      align.push_back(s.alignments()[i]);
+    }
+    if (changed) s.assign(std::move(out), std::move(align));
+    return true;
+  }
+
   bool clean_text_, handle_chinese_, strip_accents_, lowercase_;
 };
 
@@ -97,10 +134,18 @@ class UnicodeNormalizer : public Normalizer {
   explicit UnicodeNormalizer(Form f) : form_(f) {}
   void normalize(NormalizedString& s) const override {
     switch (form_) {
-      case kNFC: s.nfc(); break;
-      case kNFD: s.nfd(); break;
-      case kNFKC: s.nfkc(); break;
-      case kNFKD: s.nfkd(); break;
+      case kNFC:
+        s.nfc();
+        break;
+      case kNFD:
+        s.nfd();
+        break;
+      case kNFKC:
+        s.nfkc();
+        break;
+      case kNFKD:
+        s.nfkd();
+        break;
     }
   }
 
@@ -163,8 +208,16 @@ class NmtNormalizer : public Normalizer {
     });
     s.map([](char32_t c) -> char32_t {
       switch (c) {
-        case 0x09: case 0x0A: case 0x0C: case 0x0D: case 0x1680: case 0x2028: case 0x2029: case 0x2581:
-        case 0xFEFF: case 0xFFFD:
+        case 0x09:
+        case 0x0A:
+        case 0x0C:
+        case 0x0D:
+        case 0x1680:
+        case 0x2028:
+        case 0x2029:
+        case 0x2581:
+        case 0xFEFF:
+        case 0xFFFD:
           return U' ';
         default:
           return (c >= 0x200B && c <= 0x200F) ? U' ' : c;
@@ -210,7 +263,8 @@ std::unique_ptr<Normalizer> make_normalizer(const TokenizerJson& j, const LoadCo
   if (type == "Lowercase") return std::make_unique<LowercaseNormalizer>();
   if (type == "StripAccents") return std::make_unique<StripAccentsNormalizer>();
   if (type == "Strip")
-    return std::make_unique<StripNormalizer>(json_bool_or(j, "strip_left", true, w), json_bool_or(j, "strip_right", true, w));
+    return std::make_unique<StripNormalizer>(json_bool_or(j, "strip_left", true, w),
+                                             json_bool_or(j, "strip_right", true, w));
   if (type == "Prepend") return std::make_unique<PrependNormalizer>(json_string(j, "prepend", w));
   if (type == "Replace")
     return std::make_unique<ReplaceNormalizer>(make_pattern(json_field(j, "pattern", w), w + " (Replace)"),

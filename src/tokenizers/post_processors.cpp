@@ -56,7 +56,8 @@ struct SpecialTokenDef {
 /// tokenizers/src/processors/template.rs
 class TemplateProcessing : public PostProcessor {
  public:
-  TemplateProcessing(std::vector<Piece> single, std::vector<Piece> pair, std::map<std::string, SpecialTokenDef> specials)
+  TemplateProcessing(std::vector<Piece> single, std::vector<Piece> pair,
+                     std::map<std::string, SpecialTokenDef> specials)
       : single_(std::move(single)), pair_(std::move(pair)), specials_(std::move(specials)) {
     added_single_ = count(single_);
     added_pair_ = count(pair_);
@@ -98,9 +99,13 @@ class TemplateProcessing : public PostProcessor {
 /// for RoBERTa, B [SEP] for BERT).
 class ClsSepProcessing : public PostProcessor {
  public:
-  ClsSepProcessing(std::pair<std::string, uint32_t> sep, std::pair<std::string, uint32_t> cls, bool roberta,
-                   bool trim, bool add_prefix_space)
-      : sep_(std::move(sep)), cls_(std::move(cls)), roberta_(roberta), trim_(trim), add_prefix_space_(add_prefix_space) {}
+  ClsSepProcessing(std::pair<std::string, uint32_t> sep, std::pair<std::string, uint32_t> cls, bool roberta, bool trim,
+                   bool add_prefix_space)
+      : sep_(std::move(sep)),
+        cls_(std::move(cls)),
+        roberta_(roberta),
+        trim_(trim),
+        add_prefix_space_(add_prefix_space) {}
   size_t added_tokens(bool is_pair) const override { return is_pair ? (roberta_ ? 4 : 3) : 2; }
 
   std::vector<Encoding> process_encodings(std::vector<Encoding> encodings, bool add_special_tokens) const override {
@@ -187,7 +192,8 @@ std::vector<Piece> read_template(const TokenizerJson& j, const char* key, const 
     if (p.contains("Sequence")) {
       const TokenizerJson& s = p.at("Sequence");
       std::string id = json_string(s, "id", w);
-      if (id != "A" && id != "B") throw DataError(w + ": template sequence id must be \"A\" or \"B\", got \"" + id + "\"");
+      if (id != "A" && id != "B")
+        throw DataError(w + ": template sequence id must be \"A\" or \"B\", got \"" + id + "\"");
       out.push_back({true, id == "A" ? 0u : 1u, "", static_cast<uint32_t>(json_int_or(s, "type_id", 0, w))});
     } else if (p.contains("SpecialToken")) {
       const TokenizerJson& s = p.at("SpecialToken");

@@ -35,15 +35,41 @@ bool is_bert_punctuation(char32_t c) {
 }
 
 /// tokenizers/src/pre_tokenizers/bert.rs: split on whitespace (removed), then on punctuation
-/// (isolated).
+/// (isolated). Done in one pass: the pieces are the runs of other characters and each
+/// punctuation character alone, which is what the two splits give.
 class BertPreTokenizer : public PreTokenizer {
  public:
   void pre_tokenize(PreTokenizedString& pre) const override {
-    static const CharPredicatePattern ws([](char32_t c) { return unicode::is_whitespace(c); });
-    static const CharPredicatePattern punct(is_bert_punctuation);
-    pre.split_normalized([](size_t, NormalizedString&& s) { return s.split(ws, SplitDelimiterBehavior::kRemoved); });
-    pre.split_normalized(
-        [](size_t, NormalizedString&& s) { return s.split(punct, SplitDelimiterBehavior::kIsolated); });
+    pre.split_normalized([](size_t, NormalizedString&& s) {
+      std::vector<NormalizedString> out;
+      const std::string& t = s.get();
+      size_t run = std::string::npos;  // start of the current run of word characters
+      size_t i = 0;
+      while (i < t.size()) {
+        const size_t b = i;
+        const unsigned char lead = static_cast<unsigned char>(t[i]);
+        char32_t c;
+        if (lead < 0x80) {
+          c = lead;
+          ++i;
+        } else {
+          c = unicode::next_char(t, i);
+        }
+        const bool ws = lead < 0x80 ? (c == ' ' || (c >= 0x09 && c <= 0x0D)) : unicode::is_whitespace(c);
+        const bool punct = !ws && is_bert_punctuation(c);
+        if (ws || punct) {
+          if (run != std::string::npos) {
+            out.push_back(s.slice(run, b));
+            run = std::string::npos;
+          }
+          if (punct) out.push_back(s.slice(b, i));
+        } else if (run == std::string::npos) {
+          run = b;
+        }
+      }
+      if (run != std::string::npos) out.push_back(s.slice(run, t.size()));
+      return out;
+    });
   }
 };
 
@@ -168,7 +194,10 @@ enum class PrependScheme { kAlways, kFirst, kNever };
 class MetaspacePreTokenizer : public PreTokenizer {
  public:
   MetaspacePreTokenizer(char32_t replacement, PrependScheme scheme, bool split)
-      : replacement_(replacement), scheme_(scheme), split_(split), space_(" "),
+      : replacement_(replacement),
+        scheme_(scheme),
+        split_(split),
+        space_(" "),
         split_pattern_([replacement](char32_t c) { return c == replacement; }) {
     unicode::append_utf8(rep_, replacement);
   }
@@ -219,8 +248,7 @@ class ByteLevelPreTokenizer : public PreTokenizer {
       size_t i = 0;
       while (i < t.size()) {
         size_t n = unicode::utf8_len(static_cast<unsigned char>(t[i]));
-        for (size_t k = 0; k < n; ++k)
-          dest.push_back({table[static_cast<unsigned char>(t[i + k])], k > 0 ? 1 : 0});
+        for (size_t k = 0; k < n; ++k) dest.push_back({table[static_cast<unsigned char>(t[i + k])], k > 0 ? 1 : 0});
         i += n;
       }
       s.transform(dest, 0);
@@ -257,7 +285,9 @@ PrependScheme read_prepend_scheme(const TokenizerJson& j, const std::string& w) 
 
 }  // namespace
 
-const char32_t* byte_level_chars() { return byte_chars_table().data(); }
+const char32_t* byte_level_chars() {
+  return byte_chars_table().data();
+}
 
 int byte_level_byte(char32_t c) {
   static const std::array<int, 324> rev = [] {

@@ -79,9 +79,7 @@ TokenizerJson bert_json(const std::vector<std::string>& vocab, const core::Json&
     index[vocab[i]] = static_cast<uint32_t>(i);
     vj[vocab[i]] = static_cast<uint32_t>(i);
   }
-  auto tok = [&](const char* key, const char* fallback) {
-    return config_token(config, key).value_or(fallback);
-  };
+  auto tok = [&](const char* key, const char* fallback) { return config_token(config, key).value_or(fallback); };
   const std::string unk = tok("unk_token", "[UNK]"), sep = tok("sep_token", "[SEP]"), pad = tok("pad_token", "[PAD]"),
                     cls = tok("cls_token", "[CLS]"), mask = tok("mask_token", "[MASK]");
   for (const std::string& t : {cls, sep})
@@ -125,15 +123,18 @@ TokenizerJson bert_json(const std::vector<std::string>& vocab, const core::Json&
   pair.push_back(sequence("B", 1));
   pair.push_back(special(sep, 1));
   TokenizerJson stoks = TokenizerJson::object();
-  stoks[cls] = TokenizerJson{{"id", cls}, {"ids", TokenizerJson::array({index[cls]})}, {"tokens", TokenizerJson::array({cls})}};
-  stoks[sep] = TokenizerJson{{"id", sep}, {"ids", TokenizerJson::array({index[sep]})}, {"tokens", TokenizerJson::array({sep})}};
-  j["post_processor"] = TokenizerJson{{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", stoks}};
+  stoks[cls] =
+      TokenizerJson{{"id", cls}, {"ids", TokenizerJson::array({index[cls]})}, {"tokens", TokenizerJson::array({cls})}};
+  stoks[sep] =
+      TokenizerJson{{"id", sep}, {"ids", TokenizerJson::array({index[sep]})}, {"tokens", TokenizerJson::array({sep})}};
+  j["post_processor"] =
+      TokenizerJson{{"type", "TemplateProcessing"}, {"single", single}, {"pair", pair}, {"special_tokens", stoks}};
   j["decoder"] = TokenizerJson{{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}};
   j["model"] = TokenizerJson{{"type", "WordPiece"},
-                          {"unk_token", unk},
-                          {"continuing_subword_prefix", "##"},
-                          {"max_input_chars_per_word", 100},
-                          {"vocab", vj}};
+                             {"unk_token", unk},
+                             {"continuing_subword_prefix", "##"},
+                             {"max_input_chars_per_word", 100},
+                             {"vocab", vj}};
   return j;
 }
 
@@ -178,9 +179,10 @@ TokenizerJson byte_level_bpe_json(const std::string& dir, const core::Json& conf
       throw DataError(merges_path + ":" + std::to_string(line_no) + ": expected two tokens separated by a space");
     merges.push_back(TokenizerJson::array({line.substr(0, sp), line.substr(sp + 1)}));
   }
-  const std::string cls_name = config.is_object() && config.contains("tokenizer_class") && config["tokenizer_class"].is_string()
-                                   ? config["tokenizer_class"].get<std::string>()
-                                   : std::string("GPT2Tokenizer");
+  const std::string cls_name =
+      config.is_object() && config.contains("tokenizer_class") && config["tokenizer_class"].is_string()
+          ? config["tokenizer_class"].get<std::string>()
+          : std::string("GPT2Tokenizer");
   const bool roberta = cls_name.find("Roberta") != std::string::npos || cls_name.find("Bart") != std::string::npos ||
                        cls_name.find("Longformer") != std::string::npos;
   const bool add_prefix_space = json_bool_or(config, "add_prefix_space", false, dir);
@@ -213,34 +215,40 @@ TokenizerJson byte_level_bpe_json(const std::string& dir, const core::Json& conf
   j["added_tokens"] = added;
   j["normalizer"] = nullptr;
   j["pre_tokenizer"] = TokenizerJson{{"type", "ByteLevel"},
-                                  {"add_prefix_space", add_prefix_space},
-                                  {"trim_offsets", trim_offsets},
-                                  {"use_regex", true}};
+                                     {"add_prefix_space", add_prefix_space},
+                                     {"trim_offsets", trim_offsets},
+                                     {"use_regex", true}};
   if (roberta) {
     const std::string cls = config_token(config, "cls_token").value_or("<s>");
     const std::string sep = config_token(config, "sep_token").value_or("</s>");
     if (!vocab.contains(cls) || !vocab.contains(sep))
       throw DataError(vocab_path + ": the vocabulary lacks \"" + cls + "\" or \"" + sep + "\"");
     j["post_processor"] = TokenizerJson{{"type", "RobertaProcessing"},
-                                     {"sep", TokenizerJson::array({sep, vocab[sep]})},
-                                     {"cls", TokenizerJson::array({cls, vocab[cls]})},
-                                     {"trim_offsets", trim_offsets},
-                                     {"add_prefix_space", add_prefix_space}};
+                                        {"sep", TokenizerJson::array({sep, vocab[sep]})},
+                                        {"cls", TokenizerJson::array({cls, vocab[cls]})},
+                                        {"trim_offsets", trim_offsets},
+                                        {"add_prefix_space", add_prefix_space}};
   } else {
     auto seq = [](const char* id, int type_id) {
       return TokenizerJson{{"Sequence", TokenizerJson{{"id", id}, {"type_id", type_id}}}};
     };
     j["post_processor"] = TokenizerJson{{"type", "TemplateProcessing"},
-                                     {"single", TokenizerJson::array({seq("A", 0)})},
-                                     {"pair", TokenizerJson::array({seq("A", 0), seq("B", 1)})},
-                                     {"special_tokens", TokenizerJson::object()}};
+                                        {"single", TokenizerJson::array({seq("A", 0)})},
+                                        {"pair", TokenizerJson::array({seq("A", 0), seq("B", 1)})},
+                                        {"special_tokens", TokenizerJson::object()}};
   }
-  j["decoder"] = TokenizerJson{{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
-  j["model"] = TokenizerJson{{"type", "BPE"},          {"dropout", nullptr},
-                          {"unk_token", nullptr},    {"continuing_subword_prefix", ""},
-                          {"end_of_word_suffix", ""}, {"fuse_unk", false},
-                          {"byte_fallback", false},  {"ignore_merges", false},
-                          {"vocab", vocab},          {"merges", merges}};
+  j["decoder"] =
+      TokenizerJson{{"type", "ByteLevel"}, {"add_prefix_space", true}, {"trim_offsets", true}, {"use_regex", true}};
+  j["model"] = TokenizerJson{{"type", "BPE"},
+                             {"dropout", nullptr},
+                             {"unk_token", nullptr},
+                             {"continuing_subword_prefix", ""},
+                             {"end_of_word_suffix", ""},
+                             {"fuse_unk", false},
+                             {"byte_fallback", false},
+                             {"ignore_merges", false},
+                             {"vocab", vocab},
+                             {"merges", merges}};
   return j;
 }
 
@@ -265,7 +273,8 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json(const TokenizerJson& j, con
     if (!j.contains(key) || j.at(key).is_null()) return nullptr;
     return &j.at(key);
   };
-  if (const TokenizerJson* n = component("normalizer")) c.normalizer = make_normalizer(*n, LoadContext{source + ": normalizer"});
+  if (const TokenizerJson* n = component("normalizer"))
+    c.normalizer = make_normalizer(*n, LoadContext{source + ": normalizer"});
   if (const TokenizerJson* p = component("pre_tokenizer"))
     c.pre_tokenizer = make_pre_tokenizer(*p, LoadContext{source + ": pre_tokenizer"});
   const TokenizerJson* m = component("model");
@@ -333,15 +342,23 @@ std::shared_ptr<const Tokenizer> Tokenizer::from_dir(const std::string& dir) {
     return load_tokenizer_json(byte_level_bpe_json(dir, c), dir + "/vocab.json", c);
   }
   if (auto spm = load_sentencepiece_dir(dir)) return spm;
-  throw DataError(dir + ": no tokenizer files (expected tokenizer.json, vocab.txt, vocab.json + merges.txt, or a "
-                        "SentencePiece model)");
+  throw DataError(dir +
+                  ": no tokenizer files (expected tokenizer.json, vocab.txt, vocab.json + merges.txt, or a "
+                  "SentencePiece model)");
 }
 
 const std::vector<std::string>& tokenizer_file_names() {
-  static const std::vector<std::string> names = {
-      "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
-      "vocab.json",     "merges.txt",            "spiece.model",            "source.spm",
-      "target.spm",     "sentencepiece.bpe.model", "added_tokens.json"};
+  static const std::vector<std::string> names = {"tokenizer.json",
+                                                 "tokenizer_config.json",
+                                                 "special_tokens_map.json",
+                                                 "vocab.txt",
+                                                 "vocab.json",
+                                                 "merges.txt",
+                                                 "spiece.model",
+                                                 "source.spm",
+                                                 "target.spm",
+                                                 "sentencepiece.bpe.model",
+                                                 "added_tokens.json"};
   return names;
 }
 
@@ -378,8 +395,11 @@ void write_bert_tokenizer(const std::string& vocab_txt, const std::string& dst_d
   fs::create_directories(dst_dir, ec);
   core::write_file_atomic(dst_dir + "/tokenizer.json", tj.dump(2, ' ', false) + "\n");
   core::write_json_file(dst_dir + "/tokenizer_config.json", config);
-  core::Json stm = core::Json{{"cls_token", "[CLS]"}, {"mask_token", "[MASK]"}, {"pad_token", "[PAD]"},
-                              {"sep_token", "[SEP]"}, {"unk_token", "[UNK]"}};
+  core::Json stm = core::Json{{"cls_token", "[CLS]"},
+                              {"mask_token", "[MASK]"},
+                              {"pad_token", "[PAD]"},
+                              {"sep_token", "[SEP]"},
+                              {"unk_token", "[UNK]"}};
   core::write_json_file(dst_dir + "/special_tokens_map.json", stm);
   std::string text;
   for (const std::string& v : vocab) text += v + "\n";

@@ -16,6 +16,8 @@ namespace textune::tokenizers {
 
 namespace {
 
+thread_local bool t_in_parallel_for = false;  // nested calls run serially instead of deadlocking
+
 class ThreadPool {
  public:
   static ThreadPool& instance() {
@@ -70,6 +72,11 @@ class ThreadPool {
   }
 
   static void work(Job& job) {
+    struct Flag {
+      bool saved;
+      Flag() : saved(t_in_parallel_for) { t_in_parallel_for = true; }
+      ~Flag() { t_in_parallel_for = saved; }
+    } flag;
     while (!job.failed.load(std::memory_order_relaxed)) {
       size_t i = job.next.fetch_add(1);
       if (i >= job.n) break;
@@ -117,7 +124,7 @@ class ThreadPool {
 
 void parallel_for(size_t n, const std::function<void(size_t)>& fn) {
   if (n == 0) return;
-  if (n == 1 || std::thread::hardware_concurrency() <= 1) {
+  if (n == 1 || std::thread::hardware_concurrency() <= 1 || t_in_parallel_for) {
     for (size_t i = 0; i < n; ++i) fn(i);
     return;
   }

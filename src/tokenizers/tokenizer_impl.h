@@ -17,14 +17,14 @@ namespace textune::tokenizers {
 
 /// Everything a tokenizer is made of.
 struct TokenizerComponents {
-  std::unique_ptr<Normalizer> normalizer;        ///< may be null
-  std::unique_ptr<PreTokenizer> pre_tokenizer;   ///< may be null
-  std::unique_ptr<Model> model;                  ///< required
-  std::unique_ptr<PostProcessor> post_processor; ///< may be null
-  std::unique_ptr<Decoder> decoder;              ///< may be null (tokens joined by spaces)
+  std::unique_ptr<Normalizer> normalizer;         ///< may be null
+  std::unique_ptr<PreTokenizer> pre_tokenizer;    ///< may be null
+  std::unique_ptr<Model> model;                   ///< required
+  std::unique_ptr<PostProcessor> post_processor;  ///< may be null
+  std::unique_ptr<Decoder> decoder;               ///< may be null (tokens joined by spaces)
   std::vector<AddedToken> added_tokens;
-  std::optional<std::string> pad_token;          ///< its id is looked up in the vocabulary
-  std::optional<int64_t> pad_token_id;           ///< wins over pad_token's lookup
+  std::optional<std::string> pad_token;  ///< its id is looked up in the vocabulary
+  std::optional<int64_t> pad_token_id;   ///< wins over pad_token's lookup
   uint32_t pad_type_id = 0;
   std::optional<size_t> model_max_length;
 };

@@ -45,7 +45,9 @@ inline char32_t next_char(std::string_view s, size_t& i) {
 }
 
 /// Number of UTF-8 bytes of code point `c`.
-inline size_t char_len(char32_t c) { return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4; }
+inline size_t char_len(char32_t c) {
+  return c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+}
 
 /// Appends code point `c` to `out` as UTF-8.
 inline void append_utf8(std::string& out, char32_t c) {

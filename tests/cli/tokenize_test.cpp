@@ -31,8 +31,8 @@ TEST(TokenizeCommand, PairsFromFiles) {
   textune::testing::write_text(dir / "a.txt", "What is the capital of France?\n");
   textune::testing::write_text(dir / "b.txt", "Paris is the capital and most populous city of France.\n");
   const std::string tok = textune::testing::tokenizer_fixture("bert-base-uncased");
-  auto r = run_cli("tokenize --tokenizer '" + tok + "' --input '" + dir / "a.txt" + "' --pair-input '" +
-                   dir / "b.txt" + "'");
+  auto r = run_cli("tokenize --tokenizer '" + tok + "' --input '" + dir / "a.txt" + "' --pair-input '" + dir / "b.txt" +
+                   "'");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   core::Json row = core::Json::parse(r.out.substr(0, r.out.find('\n')));
   // golden_pairs.jsonl, longest_first with max_length 64 (nothing cut)

@@ -18,8 +18,8 @@ namespace {
 
 using core::Json;
 
-const std::vector<std::string> kVocabularies = {"bert-base-uncased", "bert-base-cased", "bert-base-chinese",
-                                                "roberta-base", "gpt2", "marian"};
+const std::vector<std::string> kVocabularies = {
+    "bert-base-uncased", "bert-base-cased", "bert-base-chinese", "roberta-base", "gpt2", "marian"};
 
 std::vector<Json> read_jsonl(const std::string& path) {
   std::ifstream in(path);

@@ -10,6 +10,7 @@
 #include "textune/core/json.h"
 #include "textune/tokenizers/tokenizer.h"
 #include "tokenizers/normalized_string.h"
+#include "tokenizers/tokenizer_impl.h"
 
 namespace textune::tokenizers {
 namespace {
@@ -40,15 +41,17 @@ void expect_matches_golden(const Tokenizer& tok, const std::string& name, size_t
   EXPECT_EQ(bad, 0u);
 }
 
-void write(const std::string& path, const std::string& text) { textune::testing::write_text(path, text); }
+void write(const std::string& path, const std::string& text) {
+  textune::testing::write_text(path, text);
+}
 
 TEST(LegacyFiles, BertVocabTxtMatchesTheTokenizerJsonGolden) {
   for (auto [name, lower] : {std::pair{"bert-base-uncased", true}, std::pair{"bert-base-cased", false},
                              std::pair{"bert-base-chinese", false}}) {
     TempDir dir;
     fs::copy_file(textune::testing::data_dir() + "/vocab/" + name + "/vocab.txt", dir / "vocab.txt");
-    write(dir / "tokenizer_config.json",
-          std::string("{\"tokenizer_class\": \"BertTokenizer\", \"do_lower_case\": ") + (lower ? "true" : "false") + "}");
+    write(dir / "tokenizer_config.json", std::string("{\"tokenizer_class\": \"BertTokenizer\", \"do_lower_case\": ") +
+                                             (lower ? "true" : "false") + "}");
     auto tok = Tokenizer::from_dir(dir.path());
     expect_matches_golden(*tok, name, 500);
     EXPECT_EQ(tok->pad_token_id(), 0);
@@ -90,8 +93,8 @@ TEST(WriteBertTokenizer, RefusesAVocabularyWithoutSpecialTokens) {
 
 TEST(Loading, UnknownComponentTypeIsAnErrorNamingIt) {
   TempDir dir;
-  Json j = Json::parse(textune::testing::read_text(textune::testing::tokenizer_fixture("bert-base-uncased") +
-                                                   "/tokenizer.json"));
+  Json j = Json::parse(
+      textune::testing::read_text(textune::testing::tokenizer_fixture("bert-base-uncased") + "/tokenizer.json"));
   j["pre_tokenizer"] = Json{{"type", "FancySplitter"}};
   write(dir / "tokenizer.json", j.dump());
   try {
@@ -122,6 +125,16 @@ TEST(Encoding, BatchOnAllCoresEqualsTheGolden) {
   std::vector<Encoding> out = tok->encode_batch(texts);
   ASSERT_EQ(out.size(), rows.size());
   for (size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(Json(out[i].ids), rows[i]["ids"]) << rows[i]["text"];
+}
+
+TEST(Encoding, BatchInsideParallelWorkRunsWithoutDeadlock) {
+  auto tok = Tokenizer::from_dir(textune::testing::tokenizer_fixture("bert-base-uncased"));
+  std::vector<std::vector<Encoding>> out(6);
+  parallel_for(out.size(), [&](size_t i) { out[i] = tok->encode_batch({"Hello world!", "hello  world"}); });
+  for (const auto& b : out) {
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(Json(b[0].ids), Json::parse("[101, 7592, 2088, 999, 102]"));  // golden row "Hello world!"
+  }
 }
 
 TEST(Encoding, PaddingLongestAndLeftAsTokenizersPads) {
@@ -166,7 +179,8 @@ TEST(NormalizedString, SplitBehaviorsAsTokenizersDocumentsThem) {
   using B = SplitDelimiterBehavior;
   EXPECT_EQ(texts(s.split(dash, B::kRemoved)), (std::vector<std::string>{"the", "final", "countdown"}));
   EXPECT_EQ(texts(s.split(dash, B::kIsolated)), (std::vector<std::string>{"the", "-", "final", "-", "-", "countdown"}));
-  EXPECT_EQ(texts(s.split(dash, B::kMergedWithPrevious)), (std::vector<std::string>{"the-", "final-", "-", "countdown"}));
+  EXPECT_EQ(texts(s.split(dash, B::kMergedWithPrevious)),
+            (std::vector<std::string>{"the-", "final-", "-", "countdown"}));
   EXPECT_EQ(texts(s.split(dash, B::kMergedWithNext)), (std::vector<std::string>{"the", "-final", "-", "-countdown"}));
   EXPECT_EQ(texts(s.split(dash, B::kContiguous)), (std::vector<std::string>{"the", "-", "final", "--", "countdown"}));
 }

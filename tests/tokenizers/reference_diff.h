@@ -1,7 +1,7 @@
 // Differential testing against the live reference tokenizer (Hugging Face `tokenizers`, Rust,
 // through the Node binding in tools/reference): generated texts, the same requests to both, every
 // field compared. Shared by tests/tokenizers/differential_test.cpp (fixed seed, in the suite) and
-// bench/tokenizer_diff.cpp (any count).
+// bench/bench_tokenizer_diff.cpp (any count).
 #pragma once
 
 #include <sys/wait.h>
@@ -70,19 +70,30 @@ class TextGenerator {
   }
 
   void separator(std::string& s) {
-    static const char32_t kSpaces[] = {' ', ' ', ' ', ' ', '\t', '\n', '\r', 0x0B, 0x0C, 0x85, 0xA0, 0x1680, 0x2000,
-                                       0x2003, 0x2009, 0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0x180E};
+    static const char32_t kSpaces[] = {' ',    ' ',    ' ',    ' ',    '\t',   '\n',   '\r',   0x0B,
+                                       0x0C,   0x85,   0xA0,   0x1680, 0x2000, 0x2003, 0x2009, 0x200A,
+                                       0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0x180E};
     int n = pick(5) == 0 ? 2 + pick(3) : 1;
     for (int i = 0; i < n; ++i) put(s, kSpaces[pick(sizeof(kSpaces) / sizeof(kSpaces[0]))]);
   }
 
   void segment(std::string& s) {
-    static const char* kWords[] = {"the", "Hello", "world", "don't", "can't", "I'm", "U.S.A.", "e-mail", "state-of-the-art",
-                                   "naïve", "café", "résumé", "Straße", "İstanbul", "ΟΔΟΣ", "Ёлка", "über", "coöperate",
-                                   "rock'n'roll", "3.14", "1,000", "$5", "24/7", "http://x.org/a?b=c", "#tag", "@user",
-                                   "<b>", "&amp;", "x²", "½", "ﬁne", "Ⅻ", "ǅ", "ＡＢＣ", "１２３", "𝔘𝔫𝔦"};
+    static const char* kWords[] = {"the",         "Hello",    "world",
+                                   "don't",       "can't",    "I'm",
+                                   "U.S.A.",      "e-mail",   "state-of-the-art",
+                                   "naïve",       "café",     "résumé",
+                                   "Straße",      "İstanbul", "ΟΔΟΣ",
+                                   "Ёлка",        "über",     "coöperate",
+                                   "rock'n'roll", "3.14",     "1,000",
+                                   "$5",          "24/7",     "http://x.org/a?b=c",
+                                   "#tag",        "@user",    "<b>",
+                                   "&amp;",       "x²",       "½",
+                                   "ﬁne",         "Ⅻ",        "ǅ",
+                                   "ＡＢＣ",      "１２３",   "𝔘𝔫𝔦"};
     switch (pick(20)) {
-      case 0: case 1: case 2:
+      case 0:
+      case 1:
+      case 2:
         s += kWords[pick(sizeof(kWords) / sizeof(kWords[0]))];
         break;
       case 3:  // ASCII word, mixed case
@@ -98,13 +109,27 @@ class TextGenerator {
         }
         break;
       }
-      case 5: word(s, 0x4E00, 0x9FFF, 6); break;   // CJK
-      case 6: word(s, 0xAC00, 0xD7A3, 5); break;   // Hangul syllables
-      case 7: word(s, 0x0E01, 0x0E3A, 8); break;   // Thai
-      case 8: word(s, 0x0621, 0x064A, 7); break;   // Arabic
-      case 9: word(s, 0x0410, 0x044F, 8); break;   // Cyrillic
-      case 10: word(s, 0x03B1, 0x03C9, 6); break;  // Greek
-      case 11: word(s, 0x0905, 0x094D, 6); break;  // Devanagari with signs
+      case 5:
+        word(s, 0x4E00, 0x9FFF, 6);
+        break;  // CJK
+      case 6:
+        word(s, 0xAC00, 0xD7A3, 5);
+        break;  // Hangul syllables
+      case 7:
+        word(s, 0x0E01, 0x0E3A, 8);
+        break;  // Thai
+      case 8:
+        word(s, 0x0621, 0x064A, 7);
+        break;  // Arabic
+      case 9:
+        word(s, 0x0410, 0x044F, 8);
+        break;  // Cyrillic
+      case 10:
+        word(s, 0x03B1, 0x03C9, 6);
+        break;  // Greek
+      case 11:
+        word(s, 0x0905, 0x094D, 6);
+        break;    // Devanagari with signs
       case 12: {  // emoji, ZWJ sequences, skin tones, flags
         int kind = pick(4);
         if (kind == 0) {
@@ -123,15 +148,16 @@ class TextGenerator {
         break;
       }
       case 13: {  // control, format and zero-width characters
-        static const char32_t kOdd[] = {0x00, 0x01, 0x07, 0x1B, 0x1F, 0x7F, 0x80, 0x9F, 0xAD, 0x200B, 0x200C, 0x200D,
-                                        0x200E, 0x200F, 0x2060, 0xFEFF, 0xFFFD, 0xE000, 0x061C, 0x034F};
+        static const char32_t kOdd[] = {0x00,   0x01,   0x07,   0x1B,   0x1F,   0x7F,   0x80,   0x9F,   0xAD,   0x200B,
+                                        0x200C, 0x200D, 0x200E, 0x200F, 0x2060, 0xFEFF, 0xFFFD, 0xE000, 0x061C, 0x034F};
         put(s, kOdd[pick(sizeof(kOdd) / sizeof(kOdd[0]))]);
         break;
       }
       case 14: {  // punctuation and symbols
-        static const char* kPunct[] = {".", ",", "!", "?", "...", "«", "»", "“", "”", "‘", "’", "—", "–", "−", "¿",
-                                       "¡", "(", ")", "[", "]", "{", "}", "/", "\\", "*", "_", "~", "`", "^", "|",
-                                       "'", "\"", "€", "£", "¥", "©", "°", "§", "•", "→", "∑", "、", "。", "，", "！"};
+        static const char* kPunct[] = {".", ",", "!", "?", "...", "«",  "»",  "“",  "”", "‘", "’", "—",
+                                       "–", "−", "¿", "¡", "(",   ")",  "[",  "]",  "{", "}", "/", "\\",
+                                       "*", "_", "~", "`", "^",   "|",  "'",  "\"", "€", "£", "¥", "©",
+                                       "°", "§", "•", "→", "∑",   "、", "。", "，", "！"};
         s += kPunct[pick(sizeof(kPunct) / sizeof(kPunct[0]))];
         break;
       }
@@ -148,8 +174,12 @@ class TextGenerator {
       case 17:  // a special token typed in the text
         if (!specials_.empty()) s += specials_[pick(static_cast<int>(specials_.size()))];
         break;
-      case 18: word(s, 0xFF01, 0xFF5E, 5); break;  // fullwidth forms
-      default: word(s, 0x3041, 0x30FF, 6); break;  // kana
+      case 18:
+        word(s, 0xFF01, 0xFF5E, 5);
+        break;  // fullwidth forms
+      default:
+        word(s, 0x3041, 0x30FF, 6);
+        break;  // kana
     }
   }
 
@@ -260,8 +290,9 @@ inline std::vector<Json> run_reference(const std::string& source_dir, const std:
   namespace fs = std::filesystem;
   const std::string script = source_dir + "/tools/reference/reference_tokenizer.js";
   if (!fs::exists(source_dir + "/tools/reference/node_modules/@anush008/tokenizers/package.json"))
-    throw std::runtime_error("the reference tokenizer is not installed: run scripts/install-deps.sh (npm ci in "
-                             "tools/reference)");
+    throw std::runtime_error(
+        "the reference tokenizer is not installed: run scripts/install-deps.sh (npm ci in "
+        "tools/reference)");
   std::string tmpl = (fs::temp_directory_path() / "textune-diff-XXXXXX").string();
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   const std::string in = tmpl + "/in.jsonl", out = tmpl + "/out.jsonl", err = tmpl + "/err.txt";
@@ -269,7 +300,8 @@ inline std::vector<Json> run_reference(const std::string& source_dir, const std:
     std::ofstream f(in, std::ios::binary);
     for (const Json& r : requests) f << r.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict) << "\n";
   }
-  const std::string cmd = "node '" + script + "' encode '" + tokenizer_json + "' '" + in + "' '" + out + "' 2>'" + err + "'";
+  const std::string cmd =
+      "node '" + script + "' encode '" + tokenizer_json + "' '" + in + "' '" + out + "' 2>'" + err + "'";
   int status = std::system(cmd.c_str());
   std::vector<Json> results;
   std::ifstream f(out);
@@ -289,7 +321,7 @@ inline std::vector<Json> run_reference(const std::string& source_dir, const std:
 struct Report {
   size_t requests = 0;
   size_t mismatched = 0;
-  size_t reference_panics = 0;  // stride leaves no room: the reference aborts, textune refuses
+  size_t reference_panics = 0;        // stride leaves no room: the reference aborts, textune refuses
   std::vector<std::string> examples;  // the first few, with both answers
 };
 
@@ -339,9 +371,8 @@ inline Report run_and_compare(const Tokenizer& tok, const std::string& source_di
       Json ref_f = ref.contains(field) ? ref[field] : ref;
       Json got_f = got.contains(field) ? got[field] : got;
       rep.examples.push_back("request " + std::to_string(i) + " " + requests[i].dump(-1, ' ', true).substr(0, 300) +
-                             "\n    field " + field + "\n    reference " +
-                             ref_f.dump(-1, ' ', true).substr(0, 600) + "\n    textune   " +
-                             got_f.dump(-1, ' ', true).substr(0, 600));
+                             "\n    field " + field + "\n    reference " + ref_f.dump(-1, ' ', true).substr(0, 600) +
+                             "\n    textune   " + got_f.dump(-1, ' ', true).substr(0, 600));
     }
   }
   return rep;

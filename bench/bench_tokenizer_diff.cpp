@@ -34,9 +34,10 @@ int main(int argc, char** argv) {
     auto tok = Tokenizer::from_file(f);
     auto requests = reference_diff::generate_requests(count, seed, reference_diff::added_token_contents(f));
     auto rep = reference_diff::run_and_compare(*tok, TEXTUNE_SOURCE_DIR, f, requests, examples);
-    std::printf("%s: %zu requests, %zu differ (%zu refused for a stride that leaves no room, where the reference "
-                "panics)\n",
-                f.c_str(), rep.requests, rep.mismatched, rep.reference_panics);
+    std::printf(
+        "%s: %zu requests, %zu differ (%zu refused for a stride that leaves no room, where the reference "
+        "panics)\n",
+        f.c_str(), rep.requests, rep.mismatched, rep.reference_panics);
     for (const auto& e : rep.examples) std::printf("  %s\n", e.c_str());
     any |= rep.mismatched > 0;
   }
