@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,9 @@ struct ModelOutputs {
   torch::Tensor start_logits, end_logits;   ///< (B, T) QA
   torch::Tensor last_hidden_state;          ///< (B, T, H)
   std::vector<torch::Tensor> hidden_states; ///< embeddings + each layer, (B, T, H), when asked
+  /// (B, H): the pooler's output (tanh(dense(h[:, 0]))) for base models that have a pooler
+  /// (BertModel, RobertaModel); undefined otherwise.
+  torch::Tensor pooler_output;
 };
 
 /// Base of every architecture-with-head. Registered submodule names are the Hugging Face names,
@@ -86,7 +90,41 @@ class PreTrainedModelImpl : public torch::nn::Module {
   /// (e.g. "cls.predictions.decoder.weight" -> "bert.embeddings.word_embeddings.weight").
   virtual std::map<std::string, std::string> tied_weights() const { return {}; }
 
+  // ---- extensions owned by the models layer ----
+
+  /// transformers' `base_model_prefix`: the name under which a model with a head holds its base
+  /// model ("bert", "roberta", "distilbert", "electra"). A base model itself reports the same
+  /// prefix (its own parameters are named without it).
+  virtual std::string base_model_prefix() const = 0;
+
+  /// Prefixes of the parameters that a checkpoint may lack and that loading then creates and
+  /// initialises with a warning: the head ("classifier.", "qa_outputs.", "cls.") and the pooler
+  /// ("bert.pooler."). Every other parameter is required.
+  virtual std::vector<std::string> initializable_prefixes() const { return {}; }
+
+  /// Initialises the parameters whose names are in `names` (all when empty) as transformers'
+  /// `_init_weights` does: Linear weights and Embedding weights normal(0, initializer_range) with a
+  /// zero bias and a zero padding row, LayerNorm weight 1 and bias 0, a bare bias (MLM head) 0.
+  /// @param generator the random source (seeded by the caller).
+  void init_weights(const std::vector<std::string>& names, torch::Generator generator);
+
+  /// Names of the parameters that get weight decay, exactly as transformers' `Trainer.
+  /// get_decay_parameter_names` (transformers 5) chooses them: every parameter except those whose
+  /// name contains "bias" and those of a normalization layer (LayerNorm). Sorted. Like
+  /// transformers it lists a tied weight under both names (e.g. "cls.predictions.decoder.weight"
+  /// beside "bert.embeddings.word_embeddings.weight"); the alias has no entry in named_parameters().
+  std::vector<std::string> decay_parameter_names() const;
+
+  /// config.json's "initializer_range" (0.02 when absent).
+  double initializer_range() const;
+
  protected:
+  /// Called by init_weights on every PreTrainedModelImpl of the module tree (this one and nested
+  /// base models) after the generic initialisation, with the parameter names, relative to that
+  /// module, that were initialised. Families whose `_init_weights` does more override it
+  /// (DistilBERT copies its sinusoidal position table).
+  virtual void after_init_weights(const std::set<std::string>& initialised) {}
+
   core::Json config_;
 };
 TORCH_MODULE(PreTrainedModel);
@@ -95,6 +133,14 @@ TORCH_MODULE(PreTrainedModel);
 struct LoadOptions {
   /// Override the architecture (e.g. load a base checkpoint as "BertForSequenceClassification").
   std::optional<std::string> architecture;
+  /// Or choose the head by task: the architecture of config.json's model_type for this task
+  /// (kSequenceClassification on a "bert" checkpoint gives "BertForSequenceClassification").
+  /// Ignored when `architecture` is set.
+  std::optional<TaskKind> task;
+  /// transformers' `ignore_mismatched_sizes`: a head tensor whose shape differs from the model's
+  /// (e.g. a 3-label classifier loaded for 5 labels) is re-initialised with a warning instead of
+  /// being an error. Tensors of the base model must always match.
+  bool ignore_mismatched_sizes = false;
   /// For a new head: labels in id order (sets num_labels, id2label, label2id).
   std::optional<std::vector<std::string>> labels;
   std::optional<ProblemType> problem_type;
@@ -109,6 +155,8 @@ struct LoadOptions {
 struct LoadReport {
   std::vector<std::string> missing_keys;     ///< created and initialised (new head): warned
   std::vector<std::string> unexpected_keys;  ///< in the file but unused (e.g. a pooler or pretraining head)
+  std::vector<std::string> mismatched_keys;  ///< re-initialised because of ignore_mismatched_sizes
+  std::string architecture;                  ///< the architecture that was built
 };
 
 /// Loads `DIR` (config.json + model.safetensors or shards): the architecture from `architectures`
@@ -132,7 +180,22 @@ void save_pretrained(PreTrainedModel model, const std::string& dir);
 /// Writes config.json and model.safetensors into an existing (staging) directory, non-atomically.
 void save_pretrained_into(PreTrainedModel model, const std::string& staging_dir);
 
-/// Architectures textune can build, e.g. {"BertForSequenceClassification", ...}.
+/// Architectures textune can build, e.g. {"BertForSequenceClassification", ...}, sorted.
 std::vector<std::string> supported_architectures();
+
+/// config.json "model_type" values textune can build, sorted.
+std::vector<std::string> supported_model_types();
+
+/// "single_label_classification", "multi_label_classification" or "regression" (config.json's
+/// spelling of a ProblemType).
+std::string problem_type_name(ProblemType type);
+
+/// The inverse of problem_type_name. @throws textune::DataError for another string.
+ProblemType problem_type_from_name(const std::string& name);
+
+/// Sets LibTorch's CPU thread pools to what bench/bench_models measured fastest for these models
+/// (see docs and README): called by load_pretrained/from_config once per process unless
+/// TEXTUNE_NUM_THREADS or OMP_NUM_THREADS is set, in which case that count is used.
+void configure_cpu_threads();
 
 }  // namespace textune::models
