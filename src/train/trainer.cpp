@@ -21,7 +21,6 @@
 #include "textune/core/safetensors.h"
 #include "textune/train/optimizer.h"
 #include "textune/train/schedule.h"
-#include "textune/train/trajectory.h"
 
 namespace fs = std::filesystem;
 
@@ -525,7 +524,7 @@ struct Trainer::Impl {
     ao.beta2 = args.adam_beta2;
     ao.eps = args.adam_epsilon;
     ao.weight_decay = args.weight_decay;
-    AdamW optimizer(model_parameters(*model, decay_parameter_names(model)), ao);
+    AdamW optimizer(model_parameters(*model, model->decay_parameter_names()), ao);
     optimizer.zero_grad();
 
     std::vector<core::Json> kept_log;

@@ -39,11 +39,10 @@ TEST_P(Trajectory, MatchesTransformersTrainerSixSteps) {
   models::PreTrainedModel model = models::load_pretrained(dir);
 
   // Decay groups: exactly transformers 5's get_decay_parameter_names (tied aliases included).
-  EXPECT_EQ(train::decay_parameter_names(model), t["decay_parameter_names"].get<std::vector<std::string>>()) << name;
+  EXPECT_EQ(model->decay_parameter_names(), t["decay_parameter_names"].get<std::vector<std::string>>()) << name;
 
   const models::ModelInputs batch = models::read_golden_inputs(dir + "/golden.safetensors");
-  const train::TrajectoryRecord rec = train::run_trajectory_recorded(model, batch, t);
-  const auto& result = rec.result;
+  const models::TrajectoryResult result = train::run_trajectory(model, batch, t);
   const auto losses = t["loss_per_step"].get<std::vector<double>>();
   const auto norms = t["grad_norm_per_step"].get<std::vector<double>>();
   const auto lrs = t["lr_used_per_step"].get<std::vector<double>>();
@@ -61,7 +60,7 @@ TEST_P(Trajectory, MatchesTransformersTrainerSixSteps) {
   for (const auto& info : final.tensors()) {
     const std::string pname = info.name.substr(std::string("final.").size());
     ASSERT_TRUE(params.count(pname)) << name << ": the model has no parameter " << pname;
-    const auto c = train::compare_final_parameter(pname, params[pname], final.get(info.name), rec, 1e-5);
+    const auto c = models::compare_final_parameter(pname, params[pname], final.get(info.name), result, 1e-5);
     ++compared;
     EXPECT_LE(c.max_error, 1e-5) << name << ": final." << pname;
     // Adam near zero gradients (fixtures/README.md): shown with the gradient values, never hidden.
