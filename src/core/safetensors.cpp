@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
 #include "textune/core/json.h"
@@ -260,6 +262,65 @@ void save_safetensors_pretrained(const std::string& path,
     return a.first < b.first;
   });
   save_safetensors(path, tensors, {{"format", "pt"}});
+}
+
+ShardedSaveResult save_safetensors_sharded(const std::string& dir,
+                                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                                           uint64_t max_shard_size) {
+  if (max_shard_size == 0) throw DataError("max_shard_size must be positive");
+  // Split in order: a tensor that would tip the current shard over the limit starts a new one; a
+  // tensor above the limit gets a shard of its own.
+  std::vector<std::vector<size_t>> shards;
+  std::vector<size_t> current;
+  uint64_t current_size = 0;
+  ShardedSaveResult result;
+  uint64_t total_parameters = 0;
+  std::map<std::string, bool> seen;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& [name, t] = tensors[i];
+    if (seen.count(name)) throw DataError("cannot save two tensors named \"" + name + "\"");
+    seen[name] = true;
+    const uint64_t size = static_cast<uint64_t>(t.numel()) * t.element_size();
+    total_parameters += static_cast<uint64_t>(t.numel());
+    result.total_size += size;
+    if (size > max_shard_size) {
+      shards.push_back({i});
+      continue;
+    }
+    if (current_size + size > max_shard_size && !current.empty()) {
+      shards.push_back(std::move(current));
+      current.clear();
+      current_size = 0;
+    }
+    current.push_back(i);
+    current_size += size;
+  }
+  if (!current.empty() || shards.empty()) shards.push_back(std::move(current));
+
+  if (shards.size() == 1) {
+    save_safetensors_pretrained(dir + "/model.safetensors", tensors);
+    result.files = {"model.safetensors"};
+    return result;
+  }
+  // json.dumps(index, indent=2, sort_keys=True): std::map orders the keys.
+  std::map<std::string, std::string> weight_map;
+  const size_t n = shards.size();
+  for (size_t s = 0; s < n; ++s) {
+    const std::string file = fmt::format("model-{:05d}-of-{:05d}.safetensors", s + 1, n);
+    std::vector<std::pair<std::string, torch::Tensor>> part;
+    for (size_t i : shards[s]) {
+      part.push_back(tensors[i]);
+      weight_map[tensors[i].first] = file;
+    }
+    save_safetensors_pretrained(dir + "/" + file, std::move(part));
+    result.files.push_back(file);
+  }
+  nlohmann::json index = nlohmann::json::object();  // sorted keys
+  index["metadata"] = {{"total_parameters", total_parameters}, {"total_size", result.total_size}};
+  index["weight_map"] = weight_map;
+  write_file_atomic(dir + "/model.safetensors.index.json", index.dump(2) + "\n");
+  result.files.push_back("model.safetensors.index.json");
+  return result;
 }
 
 }  // namespace textune::core

@@ -90,12 +90,17 @@ std::vector<std::string> PreTrainedModelImpl::decay_parameter_names() const {
       norm_params.insert(item.key().empty() ? p.key() : item.key() + "." + p.key());
   }
   static const std::regex kForbidden(R"(bias|layernorm|rmsnorm|(?:^|\.)norm(?:$|\.)|_norm(?:$|\.))");
+  // transformers walks the module tree without de-duplicating shared parameters, so a tied
+  // decoder weight is listed under its own name as well.
+  std::vector<std::string> names;
+  for (const auto& p : named_parameters(true)) names.push_back(p.key());
+  for (const auto& [alias, target] : tied_weights()) names.push_back(alias);
   std::vector<std::string> out;
-  for (const auto& p : named_parameters(true)) {
-    std::string lower = p.key();
+  for (const auto& name : names) {
+    std::string lower = name;
     std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-    if (norm_params.count(p.key()) || std::regex_search(lower, kForbidden)) continue;
-    out.push_back(p.key());
+    if (norm_params.count(name) || std::regex_search(lower, kForbidden)) continue;
+    out.push_back(name);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -303,6 +308,8 @@ void load_weights(PreTrainedModelImpl& model, const core::CheckpointWeights& wei
                                                   join_names(required_missing))
                                     : std::string()));
   if (!to_init.empty()) model.init_weights(to_init, make_generator(options.seed));
+  for (auto* keys : {&report.missing_keys, &report.unexpected_keys, &report.mismatched_keys})
+    std::sort(keys->begin(), keys->end());
   if (!report.missing_keys.empty())
     spdlog::warn(
         "Some weights of {} were not initialized from the model checkpoint at {} and are newly initialized: [{}]. "

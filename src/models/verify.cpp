@@ -66,6 +66,12 @@ void compare_output(GroupAcc& acc, const std::string& name, const torch::Tensor&
   acc.add(name, ref.numel() ? max_abs_diff(ours, ref) : 0.0);
 }
 
+/// A one-line description of an exception from the model (LibTorch's without its backtrace).
+std::string error_text(const std::exception& e) {
+  if (const auto* c10e = dynamic_cast<const c10::Error*>(&e)) return c10e->what_without_backtrace();
+  return e.what();
+}
+
 void finish_group(VerifyReport& report, GroupAcc& acc) {
   if (acc.g.tensors == 0) return;
   report.pass = report.pass && acc.g.pass;
@@ -144,7 +150,14 @@ VerifyReport verify_model(PreTrainedModel model, const std::string& golden_path,
     model->eval();
     ModelInputs eval_in = in;
     eval_in.output_hidden_states = true;
-    ModelOutputs out = model->forward(eval_in);
+    ModelOutputs out;
+    try {
+      out = model->forward(eval_in);
+    } catch (const std::exception& e) {
+      report.problems.push_back(std::string("eval forward failed: ") + error_text(e));
+      report.pass = false;
+      return report;
+    }
     for (const auto& info : file.tensors()) {
       if (!starts_with(info.name, "eval.")) continue;
       const std::string key = info.name.substr(5);
@@ -173,7 +186,14 @@ VerifyReport verify_model(PreTrainedModel model, const std::string& golden_path,
   if (file.contains("train.loss")) {
     model->train();
     model->zero_grad();
-    ModelOutputs out = model->forward(in);
+    ModelOutputs out;
+    try {
+      out = model->forward(in);
+    } catch (const std::exception& e) {
+      report.problems.push_back(std::string("train forward failed: ") + error_text(e));
+      report.pass = false;
+      return report;
+    }
     compare_output(loss, "train.loss", out.loss, file.get("train.loss"), report);
     if (out.loss.defined()) {
       out.loss.backward();

@@ -21,7 +21,9 @@ TEST(CliInfo, ReportsArchitectureLabelsAndParameterCount) {
 TEST(CliInfo, MissingDirectoryIsDataErrorOnOneLine) {
   auto r = run_cli("info --model /nonexistent/model");
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_EQ(r.err, "error: /nonexistent/model is not a directory (expected a model directory)\n");
+  EXPECT_EQ(r.err,
+            "error: /nonexistent/model is not a directory (expected a model directory, or a Hub model id such as "
+            "bert-base-uncased or org/name)\n");
 }
 
 TEST(CliInfo, MissingOptionIsUsageError) {

@@ -1,11 +1,12 @@
-// `textune info --model DIR`: what a checkpoint directory holds, read from config.json and the
-// safetensors headers only (no weights are loaded).
+// `textune info --model DIR|HUB_ID`: what a checkpoint holds, read from config.json and the
+// safetensors headers only (no weights are loaded). A Hub model id is resolved through the cache.
 #include <iostream>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "command.h"
+#include "model_options.h"
 #include "textune/core/checkpoint.h"
 #include "textune/core/error.h"
 
@@ -13,13 +14,15 @@ namespace textune::cli {
 namespace {
 
 struct InfoOptions {
-  std::string model;
+  ModelOption model;
   bool json = false;
 };
 
 int run_info(const InfoOptions& o) {
-  core::Json cfg = core::read_model_config(o.model);
-  core::CheckpointWeights w = core::CheckpointWeights::open(o.model);
+  // The header of every safetensors file is read: the weights are needed, the tokenizer is not.
+  const std::string dir = resolve_model_option(o.model, /*weights=*/true, /*tokenizer=*/false);
+  core::Json cfg = core::read_model_config(dir);
+  core::CheckpointWeights w = core::CheckpointWeights::open(dir);
   int64_t params = 0;
   std::map<std::string, int64_t> by_dtype;
   for (const auto& name : w.names()) {
@@ -31,7 +34,8 @@ int run_info(const InfoOptions& o) {
   }
   auto get = [&](const char* key) -> core::Json { return cfg.contains(key) ? cfg[key] : core::Json(); };
   core::Json out = core::Json::object();
-  out["model"] = o.model;
+  out["model"] = o.model.model;
+  if (dir != o.model.model) out["path"] = dir;
   out["model_type"] = get("model_type");
   out["architectures"] = get("architectures");
   for (const char* k : {"hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
@@ -62,7 +66,7 @@ int run_info(const InfoOptions& o) {
 const CommandRegistrar kRegistrar("info", "Show the architecture, sizes, labels, dtype and parameter count of a checkpoint",
                                   [](CLI::App& app) -> CommandRun {
                                     auto o = std::make_shared<InfoOptions>();
-                                    app.add_option("--model", o->model, "Model directory")->required();
+                                    add_model_options(app, o->model);
                                     app.add_flag("--json", o->json, "Print one JSON object");
                                     return [o] { return run_info(*o); };
                                   },

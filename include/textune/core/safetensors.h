@@ -91,4 +91,31 @@ void save_safetensors(const std::string& path,
 void save_safetensors_pretrained(const std::string& path,
                                  std::vector<std::pair<std::string, torch::Tensor>> tensors);
 
+/// transformers' default `max_shard_size` ("5GB", decimal): 5,000,000,000 bytes.
+inline constexpr uint64_t kDefaultMaxShardSize = 5'000'000'000ULL;
+
+/// What `save_safetensors_sharded` wrote.
+struct ShardedSaveResult {
+  /// File names written into the directory, in order: the shards, then the index (or just
+  /// "model.safetensors" when everything fits in one file).
+  std::vector<std::string> files;
+  /// Sum of the tensors' byte sizes (the index's metadata.total_size).
+  uint64_t total_size = 0;
+};
+
+/// Saves tensors as `save_pretrained(max_shard_size=...)` does: split in the given order (the
+/// state dict's) into shards of at most `max_shard_size` bytes of tensor data, a tensor larger
+/// than the limit alone in its own shard (huggingface_hub's `split_state_dict_into_shards_factory`);
+/// one shard is written as `DIR/model.safetensors`, several as
+/// `model-00001-of-0000N.safetensors` ... (each like `save_safetensors_pretrained`) plus
+/// `model.safetensors.index.json` = {"metadata": {"total_parameters": elements, "total_size":
+/// bytes}, "weight_map": {name: shard}} with sorted keys and indent 2 (transformers'
+/// `modeling_utils.save_pretrained`). Files are written atomically into an existing directory
+/// (typically an AtomicDirectory's staging path); stale shards of an earlier save are not removed.
+/// @throws textune::DataError for max_shard_size 0, a duplicate name, an unsupported dtype or a
+///         write failure.
+ShardedSaveResult save_safetensors_sharded(const std::string& dir,
+                                           const std::vector<std::pair<std::string, torch::Tensor>>& tensors,
+                                           uint64_t max_shard_size = kDefaultMaxShardSize);
+
 }  // namespace textune::core

@@ -110,7 +110,9 @@ class PreTrainedModelImpl : public torch::nn::Module {
 
   /// Names of the parameters that get weight decay, exactly as transformers' `Trainer.
   /// get_decay_parameter_names` (transformers 5) chooses them: every parameter except those whose
-  /// name contains "bias" and those of a normalization layer (LayerNorm). Sorted.
+  /// name contains "bias" and those of a normalization layer (LayerNorm). Sorted. Like
+  /// transformers it lists a tied weight under both names (e.g. "cls.predictions.decoder.weight"
+  /// beside "bert.embeddings.word_embeddings.weight"); the alias has no entry in named_parameters().
   std::vector<std::string> decay_parameter_names() const;
 
   /// config.json's "initializer_range" (0.02 when absent).

@@ -82,7 +82,8 @@ ModelInputs read_golden_inputs(const std::string& golden_path);
 /// gradient (all parameters), the README's definition. (Per tensor, 1e-4 is beyond float32: the
 /// reference itself is up to 3e-4 of a small tensor's scale away from a float64 computation, and
 /// the key biases' gradients, zero in exact arithmetic, are pure rounding noise.)
-/// The model's gradients are cleared afterwards.
+/// The model's gradients are cleared afterwards. A forward pass that throws (inputs the model
+/// cannot take) is reported as a problem, not thrown.
 /// @throws textune::DataError when the golden file cannot be read.
 VerifyReport verify_model(PreTrainedModel model, const std::string& golden_path, const VerifyOptions& options = {});
 

@@ -1,0 +1,272 @@
+// TEI request parsing and response building (see api.h).
+#include "serve/api.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+
+namespace textune::serve {
+namespace {
+
+constexpr const char* kPredictExpected =
+    "a string, a pair of strings [string, string] or a batch of mixed strings and pairs "
+    "[[string], [string, string], ...]";
+
+/// "a number", "an object" ... for error messages.
+std::string json_kind(const core::Json& v) {
+  switch (v.type()) {
+    case core::Json::value_t::null:
+      return "null";
+    case core::Json::value_t::boolean:
+      return "a boolean";
+    case core::Json::value_t::string:
+      return "a string";
+    case core::Json::value_t::array:
+      return "an array";
+    case core::Json::value_t::object:
+      return "an object";
+    case core::Json::value_t::binary:
+      return "binary data";
+    default:
+      return "a number";
+  }
+}
+
+HttpError unprocessable(const std::string& message) {
+  // axum answers 422 when the body is valid JSON of the wrong shape (JsonDataError).
+  return HttpError(422, ErrorType::kValidation, "Failed to deserialize the JSON body into the target type: " + message);
+}
+
+HttpError bad_inputs(const std::string& detail) {
+  return unprocessable(fmt::format("inputs: {}, expected {}", detail, kPredictExpected));
+}
+
+const core::Json& require_object_with_inputs(const core::Json& body) {
+  if (!body.is_object()) throw unprocessable("expected an object with the field `inputs`, got " + json_kind(body));
+  auto it = body.find("inputs");
+  if (it == body.end()) throw unprocessable("missing field `inputs`");
+  return *it;
+}
+
+bool optional_bool(const core::Json& body, const char* key, bool fallback) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return fallback;
+  if (!it->is_boolean()) throw unprocessable(fmt::format("{}: expected a boolean, got {}", key, json_kind(*it)));
+  return it->get<bool>();
+}
+
+void check_batch_size(size_t size, size_t max_client_batch_size) {
+  if (size > max_client_batch_size)
+    throw HttpError(413, ErrorType::kValidation,
+                    fmt::format("batch size {} > maximum allowed batch size {}", size, max_client_batch_size));
+}
+
+/// One element of a batch: [text] or [text, pair].
+Sequence sequence_from_array(const core::Json& a, size_t index) {
+  if (!a.is_array()) throw bad_inputs(fmt::format("element {} is {}, not an array", index, json_kind(a)));
+  if (a.empty() || a.size() > 2) throw bad_inputs(fmt::format("element {} has invalid length {}", index, a.size()));
+  for (const auto& s : a)
+    if (!s.is_string()) throw bad_inputs(fmt::format("element {} holds {}, not a string", index, json_kind(s)));
+  Sequence seq{a[0].get<std::string>(), std::nullopt};
+  if (a.size() == 2) seq.pair = a[1].get<std::string>();
+  return seq;
+}
+
+}  // namespace
+
+const char* error_type_name(ErrorType type) {
+  switch (type) {
+    case ErrorType::kUnhealthy:
+      return "Unhealthy";
+    case ErrorType::kBackend:
+      return "Backend";
+    case ErrorType::kOverloaded:
+      return "Overloaded";
+    case ErrorType::kValidation:
+      return "Validation";
+    case ErrorType::kTokenizer:
+      return "Tokenizer";
+    case ErrorType::kEmpty:
+      return "Empty";
+  }
+  return "Backend";
+}
+
+std::string dump_json(const core::Json& value) {
+  return value.dump(-1, ' ', false, core::Json::error_handler_t::replace);
+}
+
+std::string error_body(const std::string& message, ErrorType type) {
+  core::Json j = core::Json::object();
+  j["error"] = message;
+  j["error_type"] = error_type_name(type);
+  return dump_json(j);
+}
+
+std::string HttpError::body() const {
+  return error_body(what(), type_);
+}
+
+core::Json parse_request_json(std::string_view body, size_t max_depth) {
+  // Depth first, without recursion: brackets outside strings.
+  size_t depth = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > max_depth)
+        throw HttpError(
+            400, ErrorType::kValidation,
+            fmt::format("Failed to parse the request body as JSON: nesting deeper than {} levels", max_depth));
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  try {
+    return core::Json::parse(body.begin(), body.end());
+  } catch (const core::Json::exception& e) {
+    std::string what = e.what();
+    // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
+    if (auto pos = what.find("] "); what.rfind("[json.exception.", 0) == 0 && pos != std::string::npos)
+      what = what.substr(pos + 2);
+    throw HttpError(400, ErrorType::kValidation, "Failed to parse the request body as JSON: " + what);
+  }
+}
+
+PredictRequest parse_predict_request(const core::Json& body, size_t max_client_batch_size) {
+  const core::Json& inputs = require_object_with_inputs(body);
+  PredictRequest r;
+  {
+    auto it = body.find("truncate");
+    if (it != body.end() && !it->is_null()) {
+      if (!it->is_boolean()) throw unprocessable("truncate: expected a boolean, got " + json_kind(*it));
+      r.truncate = it->get<bool>();
+    }
+  }
+  r.raw_scores = optional_bool(body, "raw_scores", false);
+
+  if (inputs.is_string()) {
+    r.inputs.push_back({inputs.get<std::string>(), std::nullopt});
+  } else if (inputs.is_array()) {
+    if (inputs.empty()) throw bad_inputs("invalid length 0");
+    const core::Json& first = inputs[0];
+    if (first.is_string()) {
+      // Not a batch: [text] or [text, pair].
+      if (inputs.size() > 2) throw bad_inputs(fmt::format("invalid length {}", inputs.size()));
+      r.inputs.push_back(sequence_from_array(inputs, 0));
+    } else if (first.is_array()) {
+      r.batch = true;
+      // Validate the size before the elements, so an oversized batch costs nothing more.
+      check_batch_size(inputs.size(), max_client_batch_size);
+      r.inputs.reserve(inputs.size());
+      for (size_t i = 0; i < inputs.size(); ++i) r.inputs.push_back(sequence_from_array(inputs[i], i));
+    } else {
+      throw bad_inputs("invalid type: " + json_kind(first) + " as first element");
+    }
+  } else {
+    throw bad_inputs("invalid type: " + json_kind(inputs));
+  }
+
+  for (const auto& s : r.inputs)
+    if (s.text.empty() && (!s.pair || s.pair->empty()))
+      throw HttpError(400, ErrorType::kEmpty, "Input validation error: `inputs` cannot be empty");
+  return r;
+}
+
+TokenizeRequest parse_tokenize_request(const core::Json& body, size_t max_client_batch_size) {
+  const core::Json& inputs = require_object_with_inputs(body);
+  TokenizeRequest r;
+  r.add_special_tokens = optional_bool(body, "add_special_tokens", true);
+  if (inputs.is_string()) {
+    r.inputs.push_back(inputs.get<std::string>());
+  } else if (inputs.is_array()) {
+    r.batch = true;
+    if (inputs.empty()) throw HttpError(400, ErrorType::kEmpty, "Input validation error: `inputs` cannot be empty");
+    check_batch_size(inputs.size(), max_client_batch_size);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!inputs[i].is_string())
+        throw unprocessable(
+            fmt::format("inputs: element {} is {}, expected a string or a list of strings", i, json_kind(inputs[i])));
+      r.inputs.push_back(inputs[i].get<std::string>());
+    }
+  } else {
+    throw unprocessable("inputs: invalid type: " + json_kind(inputs) + ", expected a string or a list of strings");
+  }
+  return r;
+}
+
+core::Json prediction_json(const Prediction& prediction, const std::vector<std::string>& labels, bool raw_scores) {
+  std::vector<std::pair<std::string, double>> scored;
+  if (raw_scores) {
+    if (prediction.logits.size() != labels.size())
+      throw HttpError(
+          424, ErrorType::kBackend,
+          fmt::format("the model returned {} logits for {} labels", prediction.logits.size(), labels.size()));
+    for (size_t i = 0; i < labels.size(); ++i) scored.emplace_back(labels[i], prediction.logits[i]);
+  } else {
+    if (prediction.scores.empty()) throw HttpError(424, ErrorType::kBackend, "the model returned no scores");
+    scored = prediction.scores;
+  }
+  for (const auto& [label, score] : scored)
+    if (std::isnan(score)) throw HttpError(424, ErrorType::kBackend, "score is NaN");
+  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  core::Json out = core::Json::array();
+  for (const auto& [label, score] : scored) {
+    core::Json p = core::Json::object();
+    p["label"] = label;
+    p["score"] = score;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::string utf8_slice(const std::string& text, size_t begin, size_t end) {
+  // Byte positions of code points `begin` and `end` (continuation bytes are 10xxxxxx).
+  size_t cp = 0, b = 0, byte_begin = text.size(), byte_end = text.size();
+  for (; b <= text.size(); ++b) {
+    if (b < text.size() && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80) continue;
+    if (cp == begin) byte_begin = std::min(byte_begin, b);
+    if (cp == end) {
+      byte_end = b;
+      break;
+    }
+    ++cp;
+  }
+  if (byte_begin >= byte_end) return "";
+  return text.substr(byte_begin, byte_end - byte_begin);
+}
+
+core::Json tokens_json(const tokenizers::Encoding& encoding, const std::string& input) {
+  core::Json out = core::Json::array();
+  for (size_t i = 0; i < encoding.ids.size(); ++i) {
+    const bool special = i < encoding.special_tokens_mask.size() && encoding.special_tokens_mask[i] == 1;
+    core::Json t = core::Json::object();
+    t["id"] = encoding.ids[i];
+    if (special) {
+      t["text"] = i < encoding.tokens.size() ? encoding.tokens[i] : std::string();
+      t["special"] = true;
+      t["start"] = nullptr;
+      t["stop"] = nullptr;
+    } else {
+      const auto [start, stop] = i < encoding.offsets.size() ? encoding.offsets[i] : std::pair<size_t, size_t>{0, 0};
+      t["text"] = utf8_slice(input, start, stop);
+      t["special"] = false;
+      t["start"] = start;
+      t["stop"] = stop;
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+}  // namespace textune::serve

@@ -1,0 +1,93 @@
+// Dynamic batching: sequences from concurrent requests wait in one queue and are run through
+// Pipeline::predict together, as text-embeddings-inference's queue does (`core/src/queue.rs`:
+// batches bounded by `max_batch_tokens` and `max_batch_requests`), with an optional wait for
+// companions (`max_wait_ms`).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "serve/api.h"
+#include "serve/metrics.h"
+#include "textune/pipeline.h"
+
+namespace textune::serve {
+
+/// Options of BatchQueue.
+struct BatchQueueOptions {
+  size_t max_batch_tokens = 16384;  ///< tokens per batch (a single longer sequence runs alone)
+  size_t max_batch_requests = 32;   ///< sequences per batch
+  double max_wait_ms = 0;           ///< the oldest queued sequence waits at most this long for others
+  size_t num_workers = 1;           ///< threads calling Pipeline::predict
+};
+
+/// What became of one sequence.
+struct SequenceResult {
+  Prediction prediction;
+  std::exception_ptr error;      ///< set when its batch failed (what Pipeline::predict threw)
+  double queue_seconds = 0;      ///< from enqueue to the start of its batch
+  double inference_seconds = 0;  ///< its batch's time in Pipeline::predict
+  size_t batch_size = 0;         ///< sequences in its batch
+};
+
+/// A queue of sequences served by worker threads, each taking the longest prefix of the queue that
+/// fits the limits and calling Pipeline::predict once for its single texts and once for its pairs.
+/// Results go back to the caller that enqueued them. Thread-safe.
+class BatchQueue {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  /// Starts `options.num_workers` workers. `metrics` (may be null) receives one observation per batch.
+  BatchQueue(std::shared_ptr<const Pipeline> pipeline, BatchQueueOptions options, Metrics* metrics);
+  /// stop().
+  ~BatchQueue();
+  BatchQueue(const BatchQueue&) = delete;
+  BatchQueue& operator=(const BatchQueue&) = delete;
+
+  /// Enqueues `sequences` (with their token counts, special tokens included) and blocks until every
+  /// one has been predicted. Results are in input order.
+  /// @throws HttpError 503 (Unhealthy) after stop().
+  std::vector<SequenceResult> predict(const std::vector<Sequence>& sequences, const std::vector<size_t>& num_tokens);
+
+  /// From now on batches start at once (no waiting for max_wait_ms); used when shutting down.
+  void flush();
+  /// Finishes every queued sequence (without waiting for max_wait_ms), then joins the workers.
+  /// Idempotent.
+  void stop();
+
+  /// Sequences waiting (not yet in a batch).
+  size_t size() const;
+
+ private:
+  struct Request;
+  struct Item {
+    std::shared_ptr<Request> request;
+    size_t index;
+    size_t num_tokens;
+    Clock::time_point enqueued;
+  };
+
+  void work();
+  bool batch_ready_locked() const;
+  void run_batch(std::vector<Item>& batch);
+
+  std::shared_ptr<const Pipeline> pipeline_;
+  BatchQueueOptions options_;
+  Metrics* metrics_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  size_t queued_tokens_ = 0;
+  bool stopping_ = false;
+  bool flushing_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace textune::serve

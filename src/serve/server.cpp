@@ -1,0 +1,659 @@
+// The HTTP service on cpp-httplib (see include/textune/serve/server.h).
+//
+// Threads: cpp-httplib serves each connection on a thread of its task queue; ours (ConnectionPool)
+// grows up to `max_connections` so that a slow or idle keep-alive client never holds up others. A
+// /predict handler parses and validates its body, takes an in-flight slot (503 past
+// `max_concurrent_requests`), counts tokens, and blocks on the BatchQueue, whose workers run the
+// model. Shutdown closes the listening socket, lets the connection threads answer what they have
+// read, then stops the queue.
+#include "textune/serve/server.h"
+
+#include <fcntl.h>
+#include <httplib.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <list>
+#include <map>
+#include <mutex>
+#include <numeric>
+#include <thread>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "serve/api.h"
+#include "serve/batch_queue.h"
+#include "serve/metrics.h"
+#include "textune/core/error.h"
+
+namespace textune::serve {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+/// cpp-httplib task queue that runs every connection on its own thread, creating threads on demand
+/// up to `max_threads` (beyond that, connections wait for a free thread). Threads are kept for reuse.
+class ConnectionPool : public httplib::TaskQueue {
+ public:
+  explicit ConnectionPool(size_t max_threads) : max_threads_(std::max<size_t>(1, max_threads)) {}
+  ~ConnectionPool() override = default;
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      jobs_.push_back(std::move(fn));
+      if (jobs_.size() > idle_ && threads_.size() < max_threads_) threads_.emplace_back([this] { work(); });
+    }
+    cv_.notify_one();
+  }
+
+  void shutdown() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      shutdown_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();  // no enqueue() after shutdown(): the accept loop has ended
+  }
+
+ private:
+  void work() {
+    for (;;) {
+      std::function<void()> fn;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        ++idle_;
+        cv_.wait(lock, [&] { return !jobs_.empty() || shutdown_; });
+        --idle_;
+        if (jobs_.empty()) return;  // shutting down
+        fn = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      try {
+        fn();
+      } catch (const std::exception& e) {
+        spdlog::error("serve: connection failed: {}", e.what());
+      } catch (...) {
+        spdlog::error("serve: connection failed");
+      }
+    }
+  }
+
+  size_t max_threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::list<std::thread> threads_;
+  size_t idle_ = 0;
+  bool shutdown_ = false;
+};
+
+/// httplib::Server with access to its listening socket.
+class HttpServer : public httplib::Server {
+ public:
+  /// cpp-httplib 0.11 listens with a backlog of 5; a burst of connections beyond it is dropped by
+  /// the kernel and retried by clients a second later. listen() again on a listening socket only
+  /// changes its backlog.
+  void raise_backlog(int backlog) {
+    const auto sock = svr_sock_.load();
+    if (sock != INVALID_SOCKET) ::listen(sock, backlog);
+  }
+};
+
+/// Whether `method` is one of the comma-separated `allowed` ("GET, HEAD").
+bool method_allowed(const std::string& allowed, const std::string& method) {
+  size_t pos = 0;
+  while (pos < allowed.size()) {
+    size_t end = allowed.find(',', pos);
+    if (end == std::string::npos) end = allowed.size();
+    std::string m = allowed.substr(pos, end - pos);
+    m.erase(0, m.find_first_not_of(' '));
+    if (m == method) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+void set_json(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "application/json");
+}
+
+/// Slot in the in-flight count, released on scope exit.
+class InFlight {
+ public:
+  InFlight(std::atomic<size_t>& count, size_t limit) : count_(count) {
+    if (count_.fetch_add(1) >= limit) {
+      count_.fetch_sub(1);
+      throw HttpError(503, ErrorType::kOverloaded, "Model is overloaded");
+    }
+  }
+  ~InFlight() { count_.fetch_sub(1); }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::atomic<size_t>& count_;
+};
+
+/// TEI's failure label for te_request_failure.
+std::string failure_label(const HttpError& e) {
+  switch (e.type()) {
+    case ErrorType::kValidation:
+      return std::string(e.what()).rfind("batch size", 0) == 0 ? "batch_size" : "validation";
+    case ErrorType::kEmpty:
+      return "empty";
+    case ErrorType::kOverloaded:
+      return "overloaded";
+    case ErrorType::kTokenizer:
+      return "tokenizer";
+    case ErrorType::kUnhealthy:
+      return "unhealthy";
+    case ErrorType::kBackend:
+      return "backend";
+  }
+  return "backend";
+}
+
+/// The HttpError for an exception thrown by Pipeline::predict (TEI: a backend error, 424).
+HttpError backend_error(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const HttpError& e) {
+    return e;
+  } catch (const std::exception& e) {
+    return HttpError(424, ErrorType::kBackend, std::string("Backend error: ") + e.what());
+  } catch (...) {
+    return HttpError(424, ErrorType::kBackend, "Backend error: unknown exception");
+  }
+}
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(std::shared_ptr<const Pipeline> p, std::shared_ptr<const tokenizers::Tokenizer> t, ServerOptions o)
+      : pipeline(std::move(p)),
+        tokenizer(std::move(t)),
+        options(std::move(o)),
+        labels(pipeline->labels()),
+        max_length(pipeline->max_length()),
+        metrics(max_length) {}
+
+  void validate_options() const;
+  void build_info();
+  void install_routes();
+  /// Reads the body through `reader` into `body`, at most options.max_request_bytes; otherwise
+  /// answers 413 (or 400 for a body that cannot be read) and returns false.
+  bool read_body(const httplib::ContentReader& reader, httplib::Response& res, std::string& body) const;
+  void predict(const std::string& raw_body, httplib::Response& res);
+  void tokenize(const std::string& raw_body, httplib::Response& res);
+  bool error_page(const httplib::Request& req, httplib::Response& res);
+  std::string route_label(const std::string& path) const;
+
+  std::shared_ptr<const Pipeline> pipeline;
+  std::shared_ptr<const tokenizers::Tokenizer> tokenizer;
+  ServerOptions options;
+  std::vector<std::string> labels;
+  size_t max_length;
+  Metrics metrics;
+  std::unique_ptr<BatchQueue> queue;
+  HttpServer http;
+  std::string info_body;
+  /// Known paths and the methods they answer (for 405 and its Allow header).
+  std::map<std::string, std::string> allowed_methods;
+
+  std::atomic<size_t> in_flight{0};
+  std::atomic<bool> draining{false};
+  std::mutex bind_mu;
+  int port = 0;
+  bool bound = false;
+};
+
+void Server::Impl::validate_options() const {
+  auto positive = [](size_t v, const char* flag) {
+    if (v == 0) throw UsageError(fmt::format("{} must be at least 1", flag));
+  };
+  positive(options.max_concurrent_requests, "--max-concurrent-requests");
+  positive(options.max_batch_requests, "--max-batch-requests");
+  positive(options.max_client_batch_size, "--max-client-batch-size");
+  positive(options.max_request_bytes, "--max-request-bytes");
+  positive(options.num_workers, "--workers");
+  positive(options.max_connections, "--max-connections");
+  if (options.max_batch_tokens < max_length)
+    throw UsageError(fmt::format("--max-batch-tokens ({}) must be at least the model's maximum length ({} tokens)",
+                                 options.max_batch_tokens, max_length));
+  if (!(options.max_wait_ms >= 0) || !std::isfinite(options.max_wait_ms))
+    throw UsageError("--max-wait-ms must be a non-negative number of milliseconds");
+  if (options.port < 0 || options.port > 65535)
+    throw UsageError(fmt::format("--port {} is not a TCP port (0 to 65535)", options.port));
+}
+
+void Server::Impl::build_info() {
+  core::Json id2label = core::Json::object(), label2id = core::Json::object();
+  for (size_t i = 0; i < labels.size(); ++i) {
+    id2label[std::to_string(i)] = labels[i];
+    label2id[labels[i]] = i;
+  }
+  core::Json classifier = core::Json::object();
+  classifier["id2label"] = id2label;
+  classifier["label2id"] = label2id;
+  core::Json info = core::Json::object();
+  // TEI's `Info`, field by field.
+  info["model_id"] = options.model_id;
+  info["model_sha"] = nullptr;
+  info["model_dtype"] = options.model_dtype;
+  info["model_type"] = core::Json::object({{"classifier", classifier}});
+  info["max_concurrent_requests"] = options.max_concurrent_requests;
+  info["max_input_length"] = max_length;
+  info["max_batch_tokens"] = options.max_batch_tokens;
+  info["max_batch_requests"] = options.max_batch_requests;
+  info["max_client_batch_size"] = options.max_client_batch_size;
+  info["auto_truncate"] = options.auto_truncate;
+  info["tokenization_workers"] = 1;
+  info["version"] = TEXTUNE_VERSION;
+  info["sha"] = nullptr;
+  info["docker_label"] = nullptr;
+  // textune's additions.
+  info["labels"] = labels;
+  info["problem_type"] = pipeline->problem_type();
+  info["max_wait_ms"] = options.max_wait_ms;
+  info["max_request_bytes"] = options.max_request_bytes;
+  info["workers"] = options.num_workers;
+  info_body = dump_json(info);
+}
+
+std::string Server::Impl::route_label(const std::string& path) const {
+  return allowed_methods.count(path) ? path : "other";
+}
+
+bool Server::Impl::read_body(const httplib::ContentReader& reader, httplib::Response& res, std::string& body) const {
+  // httplib refuses a Content-Length above the limit itself (413, after discarding the body), but
+  // reads a chunked body of any size: count it here. An oversized body is read to its end (up to
+  // 64 times the limit, then the connection is dropped) so that the 413 reaches the client.
+  const size_t limit = options.max_request_bytes;
+  size_t received = 0;
+  const bool ok = reader([&](const char* data, size_t length) {
+    received += length;
+    if (received > limit) {
+      body.clear();
+      return received <= 64 * limit;
+    }
+    body.append(data, length);
+    return true;
+  });
+  if (ok && received <= limit) return true;
+  res.set_header("Connection", "close");
+  if (received > limit || res.status == 413)
+    set_json(res, 413,
+             error_body(fmt::format("the request body exceeds the limit of {} bytes", limit), ErrorType::kValidation));
+  else
+    set_json(res, 400, error_body("the request body could not be read", ErrorType::kValidation));
+  return false;
+}
+
+void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) {
+  const auto start = Clock::now();
+  std::string method;
+  try {
+    if (draining) throw HttpError(503, ErrorType::kUnhealthy, "the server is shutting down");
+    const core::Json body = parse_request_json(raw_body);
+    const PredictRequest request = parse_predict_request(body, options.max_client_batch_size);
+    method = request.batch ? "batch" : "single";
+    metrics.request_received(method);
+    InFlight slot(in_flight, options.max_concurrent_requests);
+
+    // Token counts: for batching, and to refuse over-long inputs unless truncating (TEI's
+    // `encode_input`). The pipeline itself always truncates to max_length.
+    const bool truncate = request.truncate.value_or(options.auto_truncate);
+    std::vector<size_t> num_tokens;
+    num_tokens.reserve(request.inputs.size());
+    for (const Sequence& s : request.inputs) {
+      size_t n = 0;
+      try {
+        n = tokenizer->encode(s.text, s.pair).size();
+      } catch (const std::exception& e) {
+        throw HttpError(422, ErrorType::kTokenizer, std::string("tokenizer error ") + e.what());
+      }
+      if (n > max_length) {
+        if (!truncate)
+          throw HttpError(
+              413, ErrorType::kValidation,
+              fmt::format("Input validation error: `inputs` must have less than {} tokens. Given: {}", max_length, n));
+        n = max_length;
+      }
+      metrics.input_length(n);
+      num_tokens.push_back(n);
+    }
+    const double tokenization_s = seconds_since(start);
+
+    std::vector<SequenceResult> results = queue->predict(request.inputs, num_tokens);
+    core::Json answer = core::Json::array();
+    double queue_s = 0, inference_s = 0;
+    for (const SequenceResult& r : results) {
+      if (r.error) throw backend_error(r.error);
+      answer.push_back(prediction_json(r.prediction, labels, request.raw_scores));
+      queue_s += r.queue_seconds;
+      inference_s += r.inference_seconds;
+    }
+    const std::string out = dump_json(request.batch ? answer : answer[0]);
+    const double n = static_cast<double>(results.size());
+    metrics.request_succeeded(method, seconds_since(start), tokenization_s, queue_s / n, inference_s / n);
+    // TEI's timing headers, in milliseconds.
+    res.set_header("x-compute-type", "cpu");
+    res.set_header("x-total-time", std::to_string(static_cast<int64_t>(seconds_since(start) * 1000)));
+    res.set_header("x-tokenization-time", std::to_string(static_cast<int64_t>(tokenization_s * 1000)));
+    res.set_header("x-queue-time", std::to_string(static_cast<int64_t>(queue_s / n * 1000)));
+    res.set_header("x-inference-time", std::to_string(static_cast<int64_t>(inference_s / n * 1000)));
+    res.set_header("x-compute-tokens",
+                   std::to_string(std::accumulate(num_tokens.begin(), num_tokens.end(), size_t{0})));
+    set_json(res, 200, out);
+  } catch (const HttpError& e) {
+    metrics.request_failed(failure_label(e));
+    if (e.type() == ErrorType::kUnhealthy) res.set_header("Connection", "close");
+    set_json(res, e.status(), e.body());
+  } catch (const std::exception& e) {
+    metrics.request_failed("backend");
+    spdlog::error("serve: /predict failed: {}", e.what());
+    set_json(res, 500, error_body(std::string("internal error: ") + e.what(), ErrorType::kBackend));
+  } catch (...) {
+    metrics.request_failed("backend");
+    set_json(res, 500, error_body("internal error", ErrorType::kBackend));
+  }
+}
+
+void Server::Impl::tokenize(const std::string& raw_body, httplib::Response& res) {
+  try {
+    if (draining) throw HttpError(503, ErrorType::kUnhealthy, "the server is shutting down");
+    const core::Json body = parse_request_json(raw_body);
+    const TokenizeRequest request = parse_tokenize_request(body, options.max_client_batch_size);
+    tokenizers::EncodeOptions encode_options;
+    encode_options.add_special_tokens = request.add_special_tokens;
+    core::Json answer = core::Json::array();
+    for (const std::string& text : request.inputs) {
+      tokenizers::Encoding encoding;
+      try {
+        encoding = tokenizer->encode(text, std::nullopt, encode_options);
+      } catch (const std::exception& e) {
+        throw HttpError(422, ErrorType::kTokenizer, std::string("tokenizer error ") + e.what());
+      }
+      answer.push_back(tokens_json(encoding, text));
+    }
+    set_json(res, 200, dump_json(answer));
+  } catch (const HttpError& e) {
+    set_json(res, e.status(), e.body());
+  } catch (const std::exception& e) {
+    set_json(res, 500, error_body(std::string("internal error: ") + e.what(), ErrorType::kBackend));
+  } catch (...) {
+    set_json(res, 500, error_body("internal error", ErrorType::kBackend));
+  }
+}
+
+bool Server::Impl::error_page(const httplib::Request& req, httplib::Response& res) {
+  if (!res.body.empty()) return false;  // a handler answered already
+  auto known = allowed_methods.find(req.path);
+  if ((res.status == 404 || res.status == 400) && known != allowed_methods.end() && !req.method.empty() &&
+      !method_allowed(known->second, req.method)) {
+    res.status = 405;
+    res.set_header("Allow", known->second);
+    set_json(
+        res, 405,
+        error_body(fmt::format("method {} is not allowed on {} (allowed: {})", req.method, req.path, known->second),
+                   ErrorType::kValidation));
+    return true;
+  }
+  std::string message;
+  switch (res.status) {
+    case 400:
+      message = "bad request: malformed HTTP request";
+      break;
+    case 404:
+      message = fmt::format("no route for {} {}", req.method, req.path);
+      break;
+    case 408:
+      message = "request timeout";
+      break;
+    case 413:
+      message = fmt::format("the request body exceeds the limit of {} bytes", options.max_request_bytes);
+      break;
+    case 414:
+      message = "the request URI is too long";
+      break;
+    case 415:
+      message = "unsupported media type";
+      break;
+    case 416:
+      message = "range not satisfiable";
+      break;
+    default:
+      message = fmt::format("HTTP error {}", res.status);
+  }
+  set_json(res, res.status, error_body(message, res.status >= 500 ? ErrorType::kBackend : ErrorType::kValidation));
+  return true;
+}
+
+void Server::Impl::install_routes() {
+  allowed_methods = {{"/predict", "POST"},   {"/", "GET, HEAD, POST"}, {"/invocations", "POST"},
+                     {"/tokenize", "POST"},  {"/info", "GET, HEAD"},   {"/health", "GET, HEAD"},
+                     {"/ping", "GET, HEAD"}, {"/metrics", "GET, HEAD"}};
+  // POST handlers read their bodies themselves (read_body) to bound chunked bodies too.
+  auto predict_handler = [this](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string body;
+    if (read_body(reader, res, body)) predict(body, res);
+  };
+  auto health_handler = [this](const httplib::Request&, httplib::Response& res) {
+    if (draining) {
+      res.set_header("Connection", "close");
+      set_json(res, 503, error_body("unhealthy", ErrorType::kUnhealthy));
+    } else {
+      res.status = 200;  // TEI answers an empty 200
+    }
+  };
+  http.Post("/predict", predict_handler);
+  http.Post("/", predict_handler);
+  http.Post("/invocations", predict_handler);
+  http.Post("/tokenize", [this](const httplib::Request&, httplib::Response& res, const httplib::ContentReader& reader) {
+    std::string body;
+    if (read_body(reader, res, body)) tokenize(body, res);
+  });
+  http.Get("/health", health_handler);
+  http.Get("/ping", health_handler);
+  http.Get("/", health_handler);
+  http.Get("/info", [this](const httplib::Request&, httplib::Response& res) { set_json(res, 200, info_body); });
+  http.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.status = 200;
+    res.set_content(metrics.render(queue ? queue->size() : 0, in_flight.load()), "text/plain; version=0.0.4");
+  });
+
+  http.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
+        return error_page(req, res) ? httplib::Server::HandlerResponse::Handled
+                                    : httplib::Server::HandlerResponse::Unhandled;
+      }));
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      if (ep) std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("serve: request failed: {}", what);
+    set_json(res, 500, error_body("internal error: " + what, ErrorType::kBackend));
+  });
+  http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    metrics.http_response(route_label(req.path), res.status);
+    spdlog::debug("serve: {} {} -> {}", req.method, req.path, res.status);
+  });
+
+  http.set_payload_max_length(options.max_request_bytes);
+  auto split = [](double s, time_t& sec, time_t& usec) {
+    sec = static_cast<time_t>(s);
+    usec = static_cast<time_t>((s - static_cast<double>(sec)) * 1e6);
+  };
+  time_t sec, usec;
+  split(options.read_timeout_s, sec, usec);
+  http.set_read_timeout(sec, usec);
+  split(options.write_timeout_s, sec, usec);
+  http.set_write_timeout(sec, usec);
+  http.set_keep_alive_timeout(std::max<time_t>(1, static_cast<time_t>(std::lround(options.keep_alive_timeout_s))));
+  http.set_keep_alive_max_count(options.keep_alive_max_count);
+  http.set_tcp_nodelay(true);
+  // SO_REUSEADDR only (httplib's default adds SO_REUSEPORT, which would let a second server share
+  // the port silently instead of failing to bind).
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  const size_t max_connections = options.max_connections;
+  http.new_task_queue = [max_connections] { return new ConnectionPool(max_connections); };
+}
+
+Server::Server(std::shared_ptr<const Pipeline> pipeline, std::shared_ptr<const tokenizers::Tokenizer> tokenizer,
+               ServerOptions options) {
+  if (!pipeline) throw std::invalid_argument("serve::Server: no pipeline");
+  if (!tokenizer) throw std::invalid_argument("serve::Server: no tokenizer");
+  impl_ = std::make_unique<Impl>(std::move(pipeline), std::move(tokenizer), std::move(options));
+  impl_->validate_options();
+  impl_->build_info();
+  impl_->install_routes();
+  BatchQueueOptions q;
+  q.max_batch_tokens = impl_->options.max_batch_tokens;
+  q.max_batch_requests = impl_->options.max_batch_requests;
+  q.max_wait_ms = impl_->options.max_wait_ms;
+  q.num_workers = impl_->options.num_workers;
+  impl_->queue = std::make_unique<BatchQueue>(impl_->pipeline, q, &impl_->metrics);
+}
+
+Server::~Server() {
+  if (!impl_) return;
+  shutdown();
+  impl_->queue->stop();
+}
+
+int Server::bind() {
+  std::lock_guard<std::mutex> lock(impl_->bind_mu);
+  if (impl_->bound) return impl_->port;
+  const auto& o = impl_->options;
+  int port = o.port;
+  if (o.port == 0) {
+    port = impl_->http.bind_to_any_port(o.host);
+  } else if (!impl_->http.bind_to_port(o.host, o.port)) {
+    port = -1;
+  }
+  if (port <= 0)
+    throw DataError(
+        fmt::format("cannot listen on {}:{} (address in use, or not an address of this machine)", o.host, o.port));
+  impl_->http.raise_backlog(1024);
+  impl_->port = port;
+  impl_->bound = true;
+  if (!is_loopback(o.host))
+    spdlog::warn("serve: listening on {}, reachable from other machines; textune serve has no authentication", o.host);
+  return port;
+}
+
+void Server::listen() {
+  bind();
+  // httplib writes without MSG_NOSIGNAL: a client that disconnects before its answer would raise
+  // SIGPIPE and end the process.
+  struct sigaction current {};
+  if (::sigaction(SIGPIPE, nullptr, &current) == 0 && current.sa_handler == SIG_DFL) ::signal(SIGPIPE, SIG_IGN);
+  // stop() is a no-op until httplib's accept loop runs: repeat it until the loop has ended.
+  std::atomic<bool> returned{false};
+  std::thread stopper([&] {
+    while (!returned) {
+      if (impl_->draining) impl_->http.stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  if (!impl_->draining) impl_->http.listen_after_bind();  // returns once every connection is closed
+  returned = true;
+  stopper.join();
+  impl_->queue->stop();
+}
+
+void Server::shutdown() {
+  impl_->draining = true;
+  impl_->queue->flush();  // what is queued runs now rather than after max_wait_ms
+  impl_->http.stop();
+}
+
+int Server::port() const {
+  return impl_->port;
+}
+
+std::string Server::url() const {
+  const std::string& host = impl_->options.host;
+  const bool v6 = host.find(':') != std::string::npos && host.front() != '[';
+  return fmt::format("http://{}{}{}:{}", v6 ? "[" : "", host, v6 ? "]" : "", impl_->port);
+}
+
+// ---- signals ----
+
+namespace {
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int sig) {
+  const char byte = static_cast<char>(sig);
+  const int saved = errno;
+  [[maybe_unused]] ssize_t n = ::write(g_signal_pipe[1], &byte, 1);
+  errno = saved;
+}
+}  // namespace
+
+void serve_until_signal(Server& server) {
+  server.bind();
+  if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw DataError("serve: cannot create a pipe for signals");
+  struct sigaction action {
+  }, old_int{}, old_term{};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, &old_int);
+  ::sigaction(SIGTERM, &action, &old_term);
+
+  std::atomic<bool> done{false};
+  std::thread watcher([&] {
+    bool stopping = false;
+    while (!done) {
+      pollfd p{g_signal_pipe[0], POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char sig = 0;
+      while (::read(g_signal_pipe[0], &sig, 1) == 1) {
+        if (!stopping) {
+          spdlog::info("serve: received {}, finishing queued requests", sig == SIGINT ? "SIGINT" : "SIGTERM");
+          server.shutdown();
+          stopping = true;
+        }
+      }
+    }
+  });
+  spdlog::info("serve: listening on {}", server.url());
+  server.listen();
+  done = true;
+  watcher.join();
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGTERM, &old_term, nullptr);
+  ::close(g_signal_pipe[0]);
+  ::close(g_signal_pipe[1]);
+  g_signal_pipe[0] = g_signal_pipe[1] = -1;
+  spdlog::info("serve: stopped");
+}
+
+}  // namespace textune::serve

@@ -1,0 +1,313 @@
+// Helpers of the serve tests: a fake Pipeline and Tokenizer whose outputs are computed by hand-written
+// formulas (so a test can compute the expected answer independently), an in-process server on an
+// ephemeral loopback port, and raw-socket HTTP for requests no well-behaved client would send.
+#pragma once
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/test_support.h"
+#include "textune/core/error.h"
+#include "textune/pipeline.h"
+#include "textune/serve/server.h"
+#include "textune/tokenizers/tokenizer.h"
+
+namespace textune::testing {
+
+/// Splits on ASCII spaces; offsets in code points of `text`.
+inline std::vector<std::pair<std::string, std::pair<size_t, size_t>>> split_words(const std::string& text) {
+  std::vector<std::pair<std::string, std::pair<size_t, size_t>>> words;
+  size_t cp = 0, start_cp = 0;
+  std::string word;
+  for (size_t b = 0; b <= text.size(); ++b) {
+    const bool end = b == text.size();
+    if (!end && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80) {  // continuation byte
+      word += text[b];
+      continue;
+    }
+    if (end || text[b] == ' ') {
+      if (!word.empty()) words.push_back({word, {start_cp, cp}});
+      word.clear();
+      start_cp = cp + 1;
+    } else {
+      if (word.empty()) start_cp = cp;
+      word += text[b];
+    }
+    ++cp;
+  }
+  return words;
+}
+
+/// A BERT-shaped whitespace tokenizer: [CLS] words [SEP] (pair: [CLS] a [SEP] b [SEP]); the id of a
+/// word is 1000 + its length in bytes; [CLS] 101, [SEP] 102.
+class FakeTokenizer : public tokenizers::Tokenizer {
+ public:
+  tokenizers::Encoding encode(const std::string& text, const std::optional<std::string>& pair,
+                              const tokenizers::EncodeOptions& options) const override {
+    if (text.find('\x01') != std::string::npos) throw DataError("fake tokenizer refuses U+0001");
+    tokenizers::Encoding e;
+    auto special = [&](const char* tok, int64_t id) {
+      if (!options.add_special_tokens) return;
+      e.ids.push_back(id);
+      e.tokens.push_back(tok);
+      e.offsets.push_back({0, 0});
+      e.special_tokens_mask.push_back(1);
+      e.type_ids.push_back(0);
+    };
+    auto words = [&](const std::string& s) {
+      for (auto& [w, off] : split_words(s)) {
+        e.ids.push_back(1000 + static_cast<int64_t>(w.size()));
+        e.tokens.push_back(w);
+        e.offsets.push_back(off);
+        e.special_tokens_mask.push_back(0);
+        e.type_ids.push_back(0);
+      }
+    };
+    special("[CLS]", 101);
+    words(text);
+    special("[SEP]", 102);
+    if (pair) {
+      words(*pair);
+      special("[SEP]", 102);
+    }
+    e.attention_mask.assign(e.ids.size(), 1);
+    return e;
+  }
+  std::vector<tokenizers::Encoding> encode_batch(const std::vector<std::string>& texts,
+                                                 const std::vector<std::string>* pairs,
+                                                 const tokenizers::EncodeOptions& options) const override {
+    std::vector<tokenizers::Encoding> out;
+    for (size_t i = 0; i < texts.size(); ++i)
+      out.push_back(encode(texts[i], pairs ? std::optional<std::string>((*pairs)[i]) : std::nullopt, options));
+    return out;
+  }
+  void pad(std::vector<tokenizers::Encoding>&, const tokenizers::PaddingOptions&) const override {}
+  std::string decode(const std::vector<int64_t>&, bool) const override { return ""; }
+  std::optional<int64_t> token_to_id(const std::string&) const override { return std::nullopt; }
+  std::optional<std::string> id_to_token(int64_t) const override { return std::nullopt; }
+  size_t vocab_size() const override { return 2000; }
+  std::optional<int64_t> pad_token_id() const override { return 0; }
+  std::optional<size_t> model_max_length() const override { return std::nullopt; }
+  size_t num_special_tokens_to_add(bool pair) const override { return pair ? 3 : 2; }
+};
+
+/// Logits of the fake classifier for one input (a pair is joined as "a || b"):
+/// negative = number of 'a' minus 1.5, neutral = 0.25 per word, positive = 0.7 * (bytes mod 5) - 1.
+inline std::vector<float> fake_logits(const std::string& input) {
+  float a = 0;
+  for (char c : input) a += c == 'a';
+  return {a - 1.5f, 0.25f * static_cast<float>(split_words(input).size()),
+          0.7f * static_cast<float>(input.size() % 5) - 1.0f};
+}
+
+/// A sequence classifier over the three labels negative/neutral/positive with fake_logits and
+/// softmax probabilities. Records the size of every predict() call; can hold calls at a gate.
+class FakePipeline : public Pipeline {
+ public:
+  explicit FakePipeline(size_t max_length = 16) : max_length_(max_length) {}
+
+  std::vector<Prediction> predict(const std::vector<std::string>& texts) const override {
+    enter(texts.size());
+    std::vector<Prediction> out;
+    for (const auto& t : texts) {
+      if (t == "boom") throw DataError("the fake model refuses 'boom'");
+      out.push_back(make(fake_logits(t)));
+    }
+    return out;
+  }
+  std::vector<Prediction> predict(const std::vector<std::pair<std::string, std::string>>& pairs) const override {
+    enter(pairs.size());
+    std::vector<Prediction> out;
+    for (const auto& [a, b] : pairs) out.push_back(make(fake_logits(a + " || " + b)));
+    return out;
+  }
+  const std::vector<std::string>& labels() const override { return labels_; }
+  size_t max_length() const override { return max_length_; }
+  std::string problem_type() const override { return "single_label_classification"; }
+
+  /// Sizes of the predict() calls so far.
+  std::vector<size_t> calls() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return calls_;
+  }
+  /// While closed, predict() blocks (after counting itself in `waiting()`).
+  void close_gate() {
+    std::lock_guard<std::mutex> lock(mu_);
+    gate_open_ = false;
+  }
+  void open_gate() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      gate_open_ = true;
+    }
+    cv_.notify_all();
+  }
+  /// predict() calls blocked at the gate.
+  size_t waiting() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return waiting_;
+  }
+  /// Extra time every predict() call takes.
+  void set_delay(std::chrono::milliseconds d) { delay_ms_ = d.count(); }
+
+  /// The Prediction the fake computes for `logits`: softmax scores in id order, argmax label.
+  Prediction make(const std::vector<float>& logits) const {
+    Prediction p;
+    p.logits = logits;
+    double m = *std::max_element(logits.begin(), logits.end()), z = 0;
+    for (float l : logits) z += std::exp(l - m);
+    size_t best = 0;
+    for (size_t i = 0; i < logits.size(); ++i) {
+      p.scores.emplace_back(labels_[i], std::exp(logits[i] - m) / z);
+      if (logits[i] > logits[best]) best = i;
+    }
+    p.label = labels_[best];
+    p.score = p.scores[best].second;
+    return p;
+  }
+
+ private:
+  void enter(size_t n) const {
+    std::unique_lock<std::mutex> lock(mu_);
+    calls_.push_back(n);
+    ++waiting_;
+    cv_.wait(lock, [&] { return gate_open_; });
+    --waiting_;
+    lock.unlock();
+    if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_.load()));
+  }
+
+  size_t max_length_;
+  std::vector<std::string> labels_{"negative", "neutral", "positive"};
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  mutable std::vector<size_t> calls_;
+  mutable size_t waiting_ = 0;
+  bool gate_open_ = true;
+  std::atomic<int64_t> delay_ms_{0};
+};
+
+/// A serve::Server on an ephemeral loopback port, listening on its own thread until destroyed.
+class RunningServer {
+ public:
+  RunningServer(std::shared_ptr<const Pipeline> pipeline, serve::ServerOptions options,
+                std::shared_ptr<const tokenizers::Tokenizer> tokenizer = std::make_shared<FakeTokenizer>()) {
+    options.host = "127.0.0.1";
+    options.port = 0;
+    server_ = std::make_unique<serve::Server>(std::move(pipeline), std::move(tokenizer), options);
+    port_ = server_->bind();
+    thread_ = std::thread([this] { server_->listen(); });
+  }
+  ~RunningServer() { stop(); }
+  /// Shuts the server down and waits for listen() to return.
+  void stop() {
+    if (!thread_.joinable()) return;
+    server_->shutdown();
+    thread_.join();
+  }
+  int port() const { return port_; }
+  serve::Server& server() { return *server_; }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(30, 0);
+    c.set_connection_timeout(5, 0);
+    return c;
+  }
+
+ private:
+  std::unique_ptr<serve::Server> server_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+/// A TCP connection to 127.0.0.1:port for hand-made requests.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~RawConnection() { close(); }
+  bool connected() const { return fd_ >= 0; }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  /// Sends all bytes; false when the peer closed.
+  bool send(const std::string& bytes) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+  /// Reads until the peer closes or `timeout` passes without data; returns what arrived.
+  std::string receive(std::chrono::milliseconds timeout = std::chrono::milliseconds(10000)) {
+    std::string out;
+    char buf[65536];
+    for (;;) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(timeout.count())) <= 0) break;
+      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+      // One complete response with Content-Length is enough.
+      auto head_end = out.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        auto cl = out.find("Content-Length: ");
+        if (cl != std::string::npos && cl < head_end) {
+          size_t len = std::stoul(out.substr(cl + 16));
+          if (out.size() >= head_end + 4 + len) break;
+        }
+      }
+    }
+    return out;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+/// The status code of a raw HTTP response ("HTTP/1.1 413 ..."), or -1 when there is none.
+inline int status_of(const std::string& response) {
+  if (response.rfind("HTTP/1.", 0) != 0 || response.size() < 12) return -1;
+  return std::stoi(response.substr(9, 3));
+}
+
+/// The body of a raw HTTP response.
+inline std::string body_of(const std::string& response) {
+  auto p = response.find("\r\n\r\n");
+  return p == std::string::npos ? "" : response.substr(p + 4);
+}
+
+/// A POST request with `body` and an exact Content-Length.
+inline std::string post_request(const std::string& path, const std::string& body,
+                                const std::string& content_type = "application/json") {
+  return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + content_type +
+         "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+}  // namespace textune::testing
