@@ -58,6 +58,20 @@ double lowest_value(torch::ScalarType dtype) {
   return v;
 }
 
+/// "P2C| c2p" -> {"p2c", "c2p"}: lower-cased, split on '|', trimmed (how DebertaV2Config reads
+/// pos_att_type strings and the encoder reads norm_rel_ebd).
+std::vector<std::string> split_options(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  std::string part;
+  while (std::getline(ss, part, '|')) {
+    const auto first = part.find_first_not_of(" \t"), last = part.find_last_not_of(" \t");
+    out.push_back(first == std::string::npos ? std::string() : part.substr(first, last - first + 1));
+  }
+  return out;
+}
+
 /// The fields of transformers' DebertaV2Config that the modules read (defaults as its constructor
 /// and the modules' `getattr(config, ..., default)` give them).
 struct DebertaV2Config {
@@ -137,14 +151,7 @@ struct DebertaV2Config {
       std::vector<std::string> types;
       const auto& v = json["pos_att_type"];
       if (v.is_string()) {
-        std::string s = v.get<std::string>(), part;
-        std::transform(s.begin(), s.end(), s.begin(), [](unsigned char ch) { return std::tolower(ch); });
-        std::stringstream ss(s);
-        while (std::getline(ss, part, '|')) {
-          part.erase(0, part.find_first_not_of(" \t"));
-          part.erase(part.find_last_not_of(" \t") + 1);
-          types.push_back(part);
-        }
+        types = split_options(v.get<std::string>());
       } else if (v.is_array()) {
         for (const auto& t : v) {
           if (!t.is_string())
@@ -162,16 +169,7 @@ struct DebertaV2Config {
       }
     }
     d.share_att_key = c.get_bool("share_att_key", false);
-    {
-      std::string norm = c.get_string("norm_rel_ebd", "none"), part;
-      std::transform(norm.begin(), norm.end(), norm.begin(), [](unsigned char ch) { return std::tolower(ch); });
-      std::stringstream ss(norm);
-      while (std::getline(ss, part, '|')) {
-        part.erase(0, part.find_first_not_of(" \t"));
-        part.erase(part.find_last_not_of(" \t") + 1);
-        d.norm_rel_ebd |= part == "layer_norm";
-      }
-    }
+    for (const auto& part : split_options(c.get_string("norm_rel_ebd", "none"))) d.norm_rel_ebd |= part == "layer_norm";
     d.conv_kernel_size = c.get_int("conv_kernel_size", 0);
     d.conv_groups = c.get_int("conv_groups", 1);
     d.conv_act = activation_from_name(c.get_string("conv_act", "tanh"), src + " \"conv_act\"");

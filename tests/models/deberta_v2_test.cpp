@@ -78,6 +78,9 @@ TEST(DebertaV2, LoadSaveLoadKeepsTensorsNamesAndConfig) {
   EXPECT_EQ(sorted_names(tmp / "saved/model.safetensors"), sorted_names(src + "/model.safetensors"));
   EXPECT_EQ(nlohmann::json::parse(read_text(tmp / "saved/config.json")),
             nlohmann::json::parse(read_text(src + "/config.json")));
+  // save_pretrained's layout and config.json text, byte for byte
+  EXPECT_TRUE(read_text(tmp / "saved/model.safetensors") == read_text(src + "/model.safetensors"));
+  EXPECT_EQ(read_text(tmp / "saved/config.json"), read_text(src + "/config.json"));
   auto second = models::load_pretrained(tmp / "saved");
   auto a = first->named_parameters(), b = second->named_parameters();
   ASSERT_EQ(a.size(), b.size());
