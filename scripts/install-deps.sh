@@ -51,4 +51,10 @@ for alt in libblas.so.3-x86_64-linux-gnu liblapack.so.3-x86_64-linux-gnu; do
     fi
   fi
 done
+# The live reference tokenizer (Hugging Face tokenizers behind a Node binding) for the tokenizer
+# differential tests and benchmarks: tools/reference/package-lock.json pins it.
+REF_DIR="$(cd "$(dirname "$0")/.." && pwd)/tools/reference"
+if [ -f "$REF_DIR/package-lock.json" ] && [ ! -f "$REF_DIR/node_modules/@anush008/tokenizers/package.json" ]; then
+  (cd "$REF_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+fi
 echo "install-deps: all packages present"

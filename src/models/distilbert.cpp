@@ -1,5 +1,6 @@
 // DistilBERT: transformers' models/distilbert/modeling_distilbert.py, in reading order:
-// embeddings (word + position, optionally a fixed sinusoidal table), multi-head self-attention
+// embeddings (word + position; with sinusoidal_pos_embds the positions start as the sinusoidal
+// table and are trained, as in transformers 5), multi-head self-attention
 // (q_lin, k_lin, v_lin, out_lin), FFN (lin1, activation, lin2), transformer block (post-norm with
 // sa_layer_norm and output_layer_norm), transformer, base model, heads. LayerNorm eps is 1e-12
 // throughout, as in transformers.
@@ -56,11 +57,6 @@ struct EmbeddingsImpl : torch::nn::Module {
   explicit EmbeddingsImpl(const DistilBertConfig& c) {
     word_embeddings = register_module("word_embeddings", make_embedding(c.vocab_size, c.dim, c.pad_token_id));
     position_embeddings = register_module("position_embeddings", make_embedding(c.max_position_embeddings, c.dim));
-    if (c.sinusoidal_pos_embds) {
-      torch::NoGradGuard no_grad;
-      position_embeddings->weight.copy_(sinusoidal_position_table(c.max_position_embeddings, c.dim));
-      position_embeddings->weight.set_requires_grad(false);
-    }
     LayerNorm = register_module("LayerNorm", make_layer_norm(c.dim, kDistilLayerNormEps));
     dropout = register_module("dropout", torch::nn::Dropout(c.dropout));
   }
@@ -177,6 +173,16 @@ class DistilBertModelImpl : public PreTrainedModelImpl {
   std::string base_model_prefix() const override { return "distilbert"; }
   const DistilBertConfig& distil_config() const { return cfg_; }
   torch::nn::Embedding word_embeddings() const { return embeddings_->word_embeddings; }
+
+ protected:
+  /// transformers 5 initialises sinusoidal position embeddings with the fixed table and then
+  /// trains them like any parameter (transformers 4 froze them).
+  void after_init_weights(const std::set<std::string>& initialised) override {
+    if (!cfg_.sinusoidal_pos_embds || !initialised.count("embeddings.position_embeddings.weight")) return;
+    torch::NoGradGuard no_grad;
+    auto& w = embeddings_->position_embeddings->weight;
+    w.copy_(sinusoidal_position_table(cfg_.max_position_embeddings, cfg_.dim).to(w.dtype()));
+  }
 
  private:
   DistilBertConfig cfg_;

@@ -72,7 +72,7 @@ struct TiedLinearImpl : torch::nn::Module {
 };
 TORCH_MODULE(TiedLinear);
 
-/// Fixed sinusoidal position table (n_pos, dim) as DistilBERT's `create_sinusoidal_embeddings`:
+/// Sinusoidal position table (n_pos, dim) as DistilBERT's `create_sinusoidal_embeddings`:
 /// column 2i is sin(pos / 10000^(2i/dim)), column 2i+1 is cos of the same angle. Computed in
 /// double precision, returned as float32.
 torch::Tensor sinusoidal_position_table(int64_t n_pos, int64_t dim);

@@ -67,7 +67,7 @@ void PreTrainedModelImpl::init_weights(const std::vector<std::string>& names, to
       if ((!wanted.empty() && !wanted.count(full)) || done.count(full)) continue;
       done.insert(full);
       torch::Tensor t = p.value();
-      if (!t.requires_grad()) continue;  // fixed tables (DistilBERT's sinusoidal positions)
+      if (!t.requires_grad()) continue;  // frozen by the caller: left as it is
       if (auto* emb = dynamic_cast<torch::nn::EmbeddingImpl*>(&m)) {
         t.normal_(0.0, std_dev, generator);
         if (emb->options.padding_idx()) t[*emb->options.padding_idx()].zero_();
@@ -79,6 +79,15 @@ void PreTrainedModelImpl::init_weights(const std::vector<std::string>& names, to
         t.normal_(0.0, std_dev, generator);
       }
     }
+  }
+  for (const auto& item : named_modules("", /*include_self=*/true)) {
+    auto* sub = dynamic_cast<PreTrainedModelImpl*>(item.value().get());
+    if (!sub) continue;
+    const std::string prefix = item.key().empty() ? "" : item.key() + ".";
+    std::set<std::string> relative;
+    for (const auto& name : done)
+      if (name.compare(0, prefix.size(), prefix) == 0) relative.insert(name.substr(prefix.size()));
+    sub->after_init_weights(relative);
   }
 }
 
@@ -275,8 +284,8 @@ void load_weights(PreTrainedModelImpl& model, const core::CheckpointWeights& wei
     const std::string& name = p.key();
     auto it = source_of.find(name);
     if (it == source_of.end()) {
-      if (is_initializable(model, name) || !p.value().requires_grad()) {
-        if (p.value().requires_grad()) report.missing_keys.push_back(name);
+      if (is_initializable(model, name)) {
+        report.missing_keys.push_back(name);
         to_init.push_back(name);
       } else {
         required_missing.push_back(name);

@@ -227,3 +227,24 @@ TEST(Activations, MatchTheirDefinitions) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ModelApi, DistilBertSinusoidalPositionsStartAsTheTableAndTrain) {
+  // sinusoidal_pos_embds: position p, column 2i holds sin(p / 10000^(2i/dim)) and column 2i+1
+  // cos of the same angle (create_sinusoidal_embeddings); transformers 5 then trains them.
+  textune::core::Json cfg =
+      textune::core::read_json_file(textune::testing::model_fixture("distilbert-seqcls") + "/config.json");
+  cfg["sinusoidal_pos_embds"] = true;
+  auto model = textune::models::from_config(cfg);
+  const auto w = model->named_parameters()["distilbert.embeddings.position_embeddings.weight"];
+  EXPECT_TRUE(w.requires_grad());
+  const int64_t dim = 32;
+  for (int64_t pos : {0, 1, 7, 63})
+    for (int64_t j : {0, 1, 2, 3, 30, 31}) {
+      const double angle = pos / std::pow(10000.0, 2.0 * (j / 2) / dim);
+      EXPECT_NEAR(w[pos][j].item<double>(), j % 2 == 0 ? std::sin(angle) : std::cos(angle), 1e-7) << pos << "," << j;
+    }
+}
+
+}  // namespace

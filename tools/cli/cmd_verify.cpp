@@ -4,19 +4,21 @@
 #include <iostream>
 
 #include "command.h"
+#include "model_options.h"
 #include "textune/models/verify.h"
 
 namespace textune::cli {
 namespace {
 
 struct VerifyCliOptions {
-  std::string model, golden, trajectory;
+  ModelOption model;
+  std::string golden, trajectory;
   bool details = false;
 };
 
 int run_verify(const VerifyCliOptions& o) {
   models::VerifyOptions options;
-  options.model_dir = o.model;
+  options.model_dir = resolve_model_option(o.model, /*weights=*/true, /*tokenizer=*/false);
   options.golden = o.golden;
   options.trajectory = o.trajectory;
   // The optimizer trajectory is the training layer's: it sets options.run_trajectory here once it
@@ -31,7 +33,7 @@ const CommandRegistrar kRegistrar(
     "verify", "Check a checkpoint against golden outputs, losses and gradients from transformers",
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<VerifyCliOptions>();
-      app.add_option("--model", o->model, "Model directory (config.json + model.safetensors)")->required();
+      add_model_options(app, o->model, true, "Model to check (config.json + model.safetensors)");
       app.add_option("--golden", o->golden, "golden.safetensors with input.*, eval.*, train.loss, grad.* tensors")
           ->required();
       app.add_option("--trajectory", o->trajectory,

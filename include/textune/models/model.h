@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,12 @@ class PreTrainedModelImpl : public torch::nn::Module {
   double initializer_range() const;
 
  protected:
+  /// Called by init_weights on every PreTrainedModelImpl of the module tree (this one and nested
+  /// base models) after the generic initialisation, with the parameter names, relative to that
+  /// module, that were initialised. Families whose `_init_weights` does more override it
+  /// (DistilBERT copies its sinusoidal position table).
+  virtual void after_init_weights(const std::set<std::string>& initialised) {}
+
   core::Json config_;
 };
 TORCH_MODULE(PreTrainedModel);

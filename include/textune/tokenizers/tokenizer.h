@@ -25,6 +25,12 @@ struct TruncationOptions {
   TruncationStrategy strategy = TruncationStrategy::kLongestFirst;
   size_t stride = 0;        ///< overlap between overflow windows, in tokens
   Side direction = Side::kRight;
+  /// tokenizers >= 0.23.1 (PR #1990) stops tokenizing a sequence once it holds max_length tokens
+  /// when truncating to the right, so overflow windows cover at most the first max_length tokens
+  /// (whole pre-tokenized words) of each sequence. true reproduces that (transformers 5 with
+  /// tokenizers 0.23); false tokenizes everything, as tokenizers 0.22 did, so the windows cover
+  /// the whole text.
+  bool early_exit = true;
 };
 
 /// Padding settings (`tokenizers`' PaddingParams).

@@ -1,0 +1,409 @@
+#include "tokenizers/tokenizer_impl.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+#include "textune/core/error.h"
+#include "tokenizers/encoding_ops.h"
+#include "tokenizers/unicode.h"
+
+namespace textune::tokenizers {
+
+// ---------------------------------------------------------------- thread pool
+
+namespace {
+
+class ThreadPool {
+ public:
+  static ThreadPool& instance() {
+    static ThreadPool pool;
+    return pool;
+  }
+
+  void run(size_t n, const std::function<void(size_t)>& fn) {
+    std::unique_lock<std::mutex> job_lock(job_mu_);  // one parallel_for at a time
+    Job job;
+    job.n = n;
+    job.fn = &fn;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = &job;
+      ++generation_;
+    }
+    cv_.notify_all();
+    work(job);
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_cv_.wait(lock, [&] { return job.active == 0; });
+      job_ = nullptr;
+    }
+    if (job.error) std::rethrow_exception(job.error);
+  }
+
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+
+ private:
+  struct Job {
+    size_t n = 0;
+    const std::function<void(size_t)>* fn = nullptr;
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::exception_ptr error;
+    std::mutex error_mu;
+    size_t active = 0;  // workers inside work(), guarded by mu_
+  };
+
+  ThreadPool() {
+    unsigned n = std::thread::hardware_concurrency();
+    if (n == 0) n = 1;
+    for (unsigned i = 1; i < n; ++i) threads_.emplace_back([this] { loop(); });
+  }
+
+  static void work(Job& job) {
+    while (!job.failed.load(std::memory_order_relaxed)) {
+      size_t i = job.next.fetch_add(1);
+      if (i >= job.n) break;
+      try {
+        (*job.fn)(i);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(job.error_mu);
+        if (!job.error) job.error = std::current_exception();
+        job.failed = true;
+      }
+    }
+  }
+
+  void loop() {
+    uint64_t seen = 0;
+    while (true) {
+      Job* job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || (generation_ != seen && job_ != nullptr); });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+        ++job->active;
+      }
+      work(*job);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        --job->active;
+      }
+      done_cv_.notify_all();
+    }
+  }
+
+  std::mutex job_mu_;
+  std::mutex mu_;
+  std::condition_variable cv_, done_cv_;
+  Job* job_ = nullptr;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+void parallel_for(size_t n, const std::function<void(size_t)>& fn) {
+  if (n == 0) return;
+  if (n == 1 || std::thread::hardware_concurrency() <= 1) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  ThreadPool::instance().run(n, fn);
+}
+
+// ---------------------------------------------------------------- pipeline
+
+namespace {
+
+void check_utf8(const std::string& text, const char* what) {
+  size_t bad = unicode::find_invalid_utf8(text);
+  if (bad != std::string::npos)
+    throw DataError(std::string(what) + " is not valid UTF-8 (invalid byte at offset " + std::to_string(bad) + ")");
+}
+
+class TokenizerImpl : public Tokenizer {
+ public:
+  explicit TokenizerImpl(TokenizerComponents c) : c_(std::move(c)) {
+    if (!c_.model) throw DataError("tokenizer: no model");
+    added_.add_tokens(c_.added_tokens, c_.normalizer.get());
+    if (c_.pad_token_id) {
+      pad_id_ = c_.pad_token_id;
+    } else if (c_.pad_token) {
+      if (auto id = token_to_id(*c_.pad_token)) pad_id_ = *id;
+    }
+    if (pad_id_) {
+      if (c_.pad_token) {
+        pad_token_ = *c_.pad_token;
+      } else if (auto t = id_to_token(*pad_id_)) {
+        pad_token_ = *t;
+      }
+    }
+  }
+
+  Encoding encode(const std::string& text, const std::optional<std::string>& pair,
+                  const EncodeOptions& options) const override {
+    check_utf8(text, "the input text");
+    if (pair) check_utf8(*pair, "the pair text");
+    // tokenizers 0.23's early exit: stop tokenizing a sequence at max_length tokens.
+    size_t limit = SIZE_MAX;
+    if (options.truncation && options.truncation->early_exit && options.truncation->direction == Side::kRight)
+      limit = options.truncation->max_length;
+    Encoding a = encode_single(text, 0, limit);
+    std::optional<Encoding> b;
+    if (pair) b = encode_single(*pair, 1, limit);
+    if (options.truncation) truncate(a, b, *options.truncation, options.add_special_tokens);
+    Encoding out = post_process(std::move(a), std::move(b), options.add_special_tokens);
+    if (!options.return_overflowing_tokens) out.overflowing.clear();
+    return out;
+  }
+
+  std::vector<Encoding> encode_batch(const std::vector<std::string>& texts, const std::vector<std::string>* pairs,
+                                     const EncodeOptions& options) const override {
+    if (pairs && pairs->size() != texts.size())
+      throw DataError("encode_batch: " + std::to_string(texts.size()) + " texts but " + std::to_string(pairs->size()) +
+                      " pairs");
+    std::vector<Encoding> out(texts.size());
+    const size_t chunk = 16;
+    const size_t n_chunks = (texts.size() + chunk - 1) / chunk;
+    parallel_for(n_chunks, [&](size_t c) {
+      const size_t end = std::min(texts.size(), (c + 1) * chunk);
+      for (size_t i = c * chunk; i < end; ++i) {
+        try {
+          out[i] = pairs ? encode(texts[i], (*pairs)[i], options) : encode(texts[i], std::nullopt, options);
+        } catch (const DataError& e) {
+          throw DataError("input " + std::to_string(i) + ": " + e.what());
+        }
+      }
+    });
+    return out;
+  }
+
+  void pad(std::vector<Encoding>& encodings, const PaddingOptions& options) const override {
+    if (encodings.empty()) return;
+    if (!pad_id_) throw DataError("padding: this tokenizer has no pad token");
+    size_t length = 0;
+    if (options.strategy == PaddingOptions::Strategy::kFixed) {
+      length = options.length;
+    } else {
+      for (const Encoding& e : encodings) length = std::max(length, e.ids.size());
+    }
+    if (options.pad_to_multiple_of && *options.pad_to_multiple_of > 0 && length % *options.pad_to_multiple_of > 0)
+      length += *options.pad_to_multiple_of - length % *options.pad_to_multiple_of;
+    for (Encoding& e : encodings) pad_encoding(e, length, *pad_id_, c_.pad_type_id, pad_token_, options.direction);
+  }
+
+  std::string decode(const std::vector<int64_t>& ids, bool skip_special_tokens) const override {
+    std::vector<std::string> tokens;
+    tokens.reserve(ids.size());
+    for (int64_t id : ids) {
+      if (id < 0 || id > 0xFFFFFFFFLL) continue;
+      const uint32_t u = static_cast<uint32_t>(id);
+      if (const AddedToken* t = added_.by_id(u)) {
+        if (skip_special_tokens && added_.is_special(t->content)) continue;
+        tokens.push_back(t->content);
+      } else if (const std::string* s = c_.model->id_to_token(u)) {
+        if (skip_special_tokens && added_.is_special(*s)) continue;
+        tokens.push_back(*s);
+      }
+    }
+    if (c_.decoder) return c_.decoder->decode(std::move(tokens));
+    std::string out;
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (i) out += ' ';
+      out += tokens[i];
+    }
+    return out;
+  }
+
+  std::optional<int64_t> token_to_id(const std::string& token) const override {
+    if (auto id = added_.token_to_id(token)) return *id;
+    if (auto id = c_.model->token_to_id(token)) return *id;
+    return std::nullopt;
+  }
+  std::optional<std::string> id_to_token(int64_t id) const override {
+    if (id < 0 || id > 0xFFFFFFFFLL) return std::nullopt;
+    if (const AddedToken* t = added_.by_id(static_cast<uint32_t>(id))) return t->content;
+    if (const std::string* s = c_.model->id_to_token(static_cast<uint32_t>(id))) return *s;
+    return std::nullopt;
+  }
+  size_t vocab_size() const override {
+    size_t n = c_.model->vocab_size();
+    for (const AddedToken& t : added_.tokens())
+      if (!c_.model->token_to_id(t.content)) ++n;
+    return n;
+  }
+  std::optional<int64_t> pad_token_id() const override { return pad_id_; }
+  std::optional<size_t> model_max_length() const override { return c_.model_max_length; }
+  size_t num_special_tokens_to_add(bool pair) const override {
+    return c_.post_processor ? c_.post_processor->added_tokens(pair) : 0;
+  }
+
+ private:
+  /// One text through added tokens, normalizer, pre-tokenizer and model, with offsets in code
+  /// points of `text` (PreTokenizedString::into_encoding with OffsetType::Char).
+  Encoding encode_single(const std::string& text, uint32_t type_id, size_t limit) const {
+    PreTokenizedString pre = added_.extract_and_normalize(c_.normalizer.get(), text);
+    if (c_.pre_tokenizer) c_.pre_tokenizer->pre_tokenize(pre);
+
+    // Byte -> code point index, for non-ASCII text.
+    bool ascii = true;
+    for (char ch : text) {
+      if (static_cast<unsigned char>(ch) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    std::vector<uint32_t> char_of_byte;
+    if (!ascii) {
+      char_of_byte.resize(text.size());
+      uint32_t ci = 0;
+      for (size_t b = 0; b < text.size(); ++b) {
+        if (b > 0 && (static_cast<unsigned char>(text[b]) & 0xC0) != 0x80) ++ci;
+        char_of_byte[b] = ci;
+      }
+    }
+    auto to_chars = [&](Offsets o) -> Offsets {
+      if (ascii) return o;
+      const size_t len = text.size();
+      if (o.first >= len) return o;  // not in the map: unchanged
+      size_t start = char_of_byte[o.first];
+      size_t end;
+      if (o.second < len) {
+        end = char_of_byte[o.second];
+      } else {
+        size_t last = (o.second >= 1 && o.second - 1 < len) ? char_of_byte[o.second - 1] : start;
+        end = last + 1;
+      }
+      return {start, end};
+    };
+
+    Encoding e;
+    std::vector<Token> tokens;
+    for (size_t idx = 0; idx < pre.splits.size(); ++idx) {
+      if (e.ids.size() >= limit) break;
+      Split& s = pre.splits[idx];
+      if (!s.tokens) {
+        tokens.clear();
+        c_.model->tokenize(s.normalized.get(), tokens);
+      }
+      std::vector<Token>& toks = s.tokens ? *s.tokens : tokens;
+      const size_t shift = s.normalized.offsets_original().first;
+      for (Token& t : toks) {
+        Offsets o = t.offsets;
+        if (auto r = s.normalized.normalized_to_original(t.offsets.first, t.offsets.second))
+          o = {shift + r->first, shift + r->second};
+        e.ids.push_back(t.id);
+        e.tokens.push_back(std::move(t.value));
+        e.offsets.push_back(to_chars(o));
+        e.word_ids.push_back(static_cast<uint32_t>(idx));
+      }
+    }
+    const size_t n = e.ids.size();
+    e.type_ids.assign(n, type_id);
+    e.special_tokens_mask.assign(n, 0);
+    e.attention_mask.assign(n, 1);
+    e.sequence_ids.assign(n, std::nullopt);
+    return e;
+  }
+
+  /// tokenizers/src/utils/truncation.rs truncate_encodings, after taking the special tokens off
+  /// max_length.
+  void truncate(Encoding& a, std::optional<Encoding>& b, const TruncationOptions& t, bool add_special) const {
+    size_t max_length = t.max_length;
+    const size_t n_added = add_special ? num_special_tokens_to_add(b.has_value()) : 0;
+    if (n_added > 0) {
+      if (max_length < n_added)
+        throw DataError("truncation: max_length " + std::to_string(max_length) + " is smaller than the " +
+                        std::to_string(n_added) + " special tokens this tokenizer adds");
+      max_length -= n_added;
+    }
+    if (max_length == 0) {
+      truncate_encoding(a, 0, t.stride, t.direction);
+      if (b) truncate_encoding(*b, 0, t.stride, t.direction);
+      return;
+    }
+    const size_t total = a.ids.size() + (b ? b->ids.size() : 0);
+    if (total <= max_length) return;
+    const size_t to_remove = total - max_length;
+    switch (t.strategy) {
+      case TruncationStrategy::kLongestFirst: {
+        if (!b) {
+          truncate_encoding(a, total - to_remove, t.stride, t.direction);
+          return;
+        }
+        size_t n1 = a.ids.size(), n2 = b->ids.size();
+        bool swap = false;
+        if (n1 > n2) {
+          swap = true;
+          std::swap(n1, n2);
+        }
+        if (n1 > max_length) {
+          n2 = n1;
+        } else {
+          n2 = std::max(n1, max_length - n1);
+        }
+        if (n1 + n2 > max_length) {
+          n1 = max_length / 2;
+          n2 = n1 + max_length % 2;
+        }
+        if (swap) std::swap(n1, n2);
+        truncate_encoding(a, n1, t.stride, t.direction);
+        truncate_encoding(*b, n2, t.stride, t.direction);
+        return;
+      }
+      case TruncationStrategy::kOnlyFirst:
+      case TruncationStrategy::kOnlySecond: {
+        Encoding* target = nullptr;
+        if (t.strategy == TruncationStrategy::kOnlyFirst) {
+          target = &a;
+        } else {
+          if (!b) throw DataError("truncation only_second needs a pair of texts");
+          target = &*b;
+        }
+        const size_t len = target->ids.size();
+        if (len <= to_remove)
+          throw DataError("truncation: the sequence to truncate (" + std::to_string(len) +
+                          " tokens) is too short to reach max_length " + std::to_string(t.max_length) +
+                          " (it would have to lose " + std::to_string(to_remove) + " tokens)");
+        truncate_encoding(*target, len - to_remove, t.stride, t.direction);
+        return;
+      }
+    }
+  }
+
+  Encoding post_process(Encoding a, std::optional<Encoding> b, bool add_special) const {
+    std::vector<Encoding> list;
+    list.push_back(std::move(a));
+    if (b) list.push_back(std::move(*b));
+    for (size_t i = 0; i < list.size(); ++i) set_sequence_id(list[i], static_cast<uint32_t>(i));
+    if (c_.post_processor) list = c_.post_processor->process_encodings(std::move(list), add_special);
+    if (list.size() == 1) return std::move(list[0]);
+    return merge_encodings(std::move(list));
+  }
+
+  TokenizerComponents c_;
+  AddedVocabulary added_;
+  std::optional<int64_t> pad_id_;
+  std::string pad_token_;
+};
+
+}  // namespace
+
+std::shared_ptr<const Tokenizer> make_tokenizer(TokenizerComponents components) {
+  return std::make_shared<TokenizerImpl>(std::move(components));
+}
+
+}  // namespace textune::tokenizers

@@ -1,0 +1,47 @@
+// The tokenizer pipeline (`tokenizers`' TokenizerImpl, tokenizers/src/tokenizer/mod.rs): added
+// tokens -> normalizer -> pre-tokenizer -> model -> truncation -> post-processor -> padding, and
+// decoding. Built from tokenizer.json, from the legacy vocabulary files, or from components.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "textune/core/json.h"
+#include "textune/tokenizers/tokenizer.h"
+#include "tokenizers/added_vocabulary.h"
+#include "tokenizers/components.h"
+
+namespace textune::tokenizers {
+
+/// Everything a tokenizer is made of.
+struct TokenizerComponents {
+  std::unique_ptr<Normalizer> normalizer;         ///< may be null
+  std::unique_ptr<PreTokenizer> pre_tokenizer;    ///< may be null
+  std::unique_ptr<Model> model;                   ///< required
+  std::unique_ptr<PostProcessor> post_processor;  ///< may be null
+  std::unique_ptr<Decoder> decoder;               ///< may be null (tokens joined by spaces)
+  std::vector<AddedToken> added_tokens;
+  std::optional<std::string> pad_token;  ///< its id is looked up in the vocabulary
+  std::optional<int64_t> pad_token_id;   ///< wins over pad_token's lookup
+  uint32_t pad_type_id = 0;
+  std::optional<size_t> model_max_length;
+};
+
+/// Builds a tokenizer from its components. @throws textune::DataError when the model is missing.
+std::shared_ptr<const Tokenizer> make_tokenizer(TokenizerComponents components);
+
+/// Builds a tokenizer from a parsed tokenizer.json (`source` names it in errors). `config` is the
+/// parsed tokenizer_config.json (or null): pad token and model_max_length come from there.
+std::shared_ptr<const Tokenizer> load_tokenizer_json(const TokenizerJson& tokenizer_json, const std::string& source,
+                                                     const core::Json& config = core::Json());
+
+/// Parses a tokenizer.json file (fast: see TokenizerJson). @throws textune::DataError naming it.
+TokenizerJson read_tokenizer_json(const std::string& path);
+
+/// Runs fn(i) for i in [0, n) on all cores (the calling thread included); the first exception
+/// thrown is rethrown after all work stops.
+void parallel_for(size_t n, const std::function<void(size_t)>& fn);
+
+}  // namespace textune::tokenizers
