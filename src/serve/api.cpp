@@ -154,6 +154,11 @@ PredictRequest parse_predict_request(const core::Json& body, size_t max_client_b
     }
   }
   r.raw_scores = optional_bool(body, "raw_scores", false);
+  // Newer TEI versions take `truncation_direction` ("Right" by default); textune truncates on the right.
+  if (auto it = body.find("truncation_direction"); it != body.end() && !it->is_null()) {
+    if (!it->is_string() || (*it != "Right" && *it != "right"))
+      throw unprocessable("truncation_direction: only \"Right\" is supported, got " + it->dump());
+  }
 
   if (inputs.is_string()) {
     r.inputs.push_back({inputs.get<std::string>(), std::nullopt});

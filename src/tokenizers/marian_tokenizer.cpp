@@ -17,6 +17,7 @@
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
 #include "textune/core/json.h"
+#include "tokenizers/sentencepiece_convert.h"
 #include "tokenizers/sentencepiece_processor.h"
 
 namespace textune::tokenizers {
@@ -86,7 +87,7 @@ std::string py_strip(std::string_view s) {
 // ---------------------------------------------------------------- configuration
 
 /// `AddedToken` of tokenizer_config.json's added_tokens_decoder.
-struct AddedToken {
+struct MarianAddedToken {
   std::string content;
   int64_t id = 0;
   bool lstrip = false, rstrip = false, single_word = false, special = true;
@@ -121,9 +122,11 @@ class MarianTokenizer : public Tokenizer {
     std::unordered_map<std::string, int64_t> encoder, target_encoder;
     std::unordered_map<int64_t, std::string> decoder;
     bool separate_vocabs = false;
-    std::vector<AddedToken> added;  ///< sorted by content length, longest first (for the split)
+    std::vector<MarianAddedToken> added;  ///< sorted by content length, longest first (for the split)
     std::unordered_map<std::string, size_t> added_index;  ///< content -> index in `added`
+    bool added_first_byte[256] = {};                      ///< first bytes of the added tokens
     std::unordered_map<int64_t, std::string> added_decoder;
+    std::vector<const std::string*> id_tokens;  ///< convert_ids_to_tokens for ids 0..n-1 (dense cache)
     std::unordered_set<int64_t> special_ids;      ///< all_special_ids
     std::unordered_set<std::string> special_tokens;  ///< all_special_tokens
     int64_t unk_id = 0, eos_id = 0;
@@ -141,7 +144,7 @@ class MarianTokenizer : public Tokenizer {
                   const EncodeOptions& options) const override {
     check_utf8(text, "input");
     if (pair) check_utf8(*pair, "pair");
-    Scratch scratch;
+    thread_local Scratch scratch;
     std::vector<Piece> a = tokenize(text, scratch), b;
     if (pair) b = tokenize(*pair, scratch);
     return prepare_for_model(text, std::move(a), pair ? &*pair : nullptr, pair ? std::optional(std::move(b)) : std::nullopt,
@@ -252,6 +255,7 @@ class MarianTokenizer : public Tokenizer {
 
   /// convert_ids_to_tokens for one id: added tokens, then vocab.json, then the unknown token.
   const std::string& id_token(int64_t id) const {
+    if (id >= 0 && static_cast<size_t>(id) < s_->id_tokens.size()) return *s_->id_tokens[static_cast<size_t>(id)];
     if (auto it = s_->added_decoder.find(id); it != s_->added_decoder.end()) return it->second;
     if (auto it = s_->decoder.find(id); it != s_->decoder.end()) return it->second;
     return s_->added_decoder.at(s_->unk_id);
@@ -278,6 +282,10 @@ class MarianTokenizer : public Tokenizer {
     size_t start = 0;
     for (size_t i = 0; i < text.size();) {
       int found = -1;
+      if (!s_->added_first_byte[static_cast<unsigned char>(text[i])]) {
+        ++i;
+        continue;
+      }
       for (size_t k = 0; k < s_->added.size(); ++k) {
         const std::string& c = s_->added[k].content;
         if (!c.empty() && text.compare(i, c.size(), c) == 0) {
@@ -299,7 +307,7 @@ class MarianTokenizer : public Tokenizer {
     // lstrip / rstrip / single_word of the added tokens.
     for (size_t i = 0; i < chunks.size(); ++i) {
       if (chunks[i].added < 0) continue;
-      const AddedToken& tok = s_->added[chunks[i].added];
+      const MarianAddedToken& tok = s_->added[chunks[i].added];
       Chunk* left = i > 0 ? &chunks[i - 1] : nullptr;
       Chunk* right = i + 1 < chunks.size() ? &chunks[i + 1] : nullptr;
       if (tok.rstrip && right && right->end > right->begin) py_strip_range(text, right->begin, right->end, true, false);
@@ -404,6 +412,15 @@ class MarianTokenizer : public Tokenizer {
       if (t.max_length > 0 && total > t.max_length) overflow = truncate(ids, pair, total - t.max_length, t);
     }
     Encoding e;
+    const size_t n = ids.size() + (pair ? pair->size() : 0) + 1;
+    e.ids.reserve(n);
+    e.type_ids.reserve(n);
+    e.tokens.reserve(n);
+    e.offsets.reserve(n);
+    e.special_tokens_mask.reserve(n);
+    e.attention_mask.reserve(n);
+    e.word_ids.reserve(n);
+    e.sequence_ids.reserve(n);
     append(e, text, ids, 0);
     if (pair) append(e, *pair_text, *pair, 1);
     if (add) {
@@ -570,10 +587,10 @@ std::shared_ptr<const Tokenizer> load_marian(const std::string& dir) {
 
   // Added tokens: tokenizer_config's added_tokens_decoder, then the special tokens not yet among them
   // (PythonBackend._add_tokens: the id of a token already in the vocabulary, else the next free id).
-  std::vector<AddedToken> added;
+  std::vector<MarianAddedToken> added;
   if (config.contains("added_tokens_decoder") && config["added_tokens_decoder"].is_object()) {
     for (auto it = config["added_tokens_decoder"].begin(); it != config["added_tokens_decoder"].end(); ++it) {
-      AddedToken t;
+      MarianAddedToken t;
       try {
         t.id = std::stoll(it.key());
       } catch (...) {
@@ -609,7 +626,7 @@ std::shared_ptr<const Tokenizer> load_marian(const std::string& dir) {
         t.special = true;
       }
     if (present) continue;
-    AddedToken t;
+    MarianAddedToken t;
     t.content = content;
     t.special = true;
     if (auto id = vocab_id(content)) {
@@ -630,13 +647,26 @@ std::shared_ptr<const Tokenizer> load_marian(const std::string& dir) {
     }
   }
   std::stable_sort(added.begin(), added.end(),
-                   [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
-  for (size_t i = 0; i < added.size(); ++i) s->added_index[added[i].content] = i;
+                   [](const MarianAddedToken& a, const MarianAddedToken& b) { return a.content.size() > b.content.size(); });
+  for (size_t i = 0; i < added.size(); ++i) {
+    s->added_index[added[i].content] = i;
+    s->added_first_byte[static_cast<unsigned char>(added[i].content[0])] = true;
+  }
   s->added = std::move(added);
   s->unk_id = s->added[s->added_index.at(unk)].id;
   s->eos_id = s->added[s->added_index.at(eos)].id;
   s->pad_id = s->added[s->added_index.at(pad)].id;
   s->pad_token = pad;
+  // Dense table of convert_ids_to_tokens (added tokens first, then vocab.json, else <unk>).
+  int64_t max_id = -1;
+  for (const auto& [id, _] : s->decoder) max_id = std::max(max_id, id);
+  for (const auto& [id, _] : s->added_decoder) max_id = std::max(max_id, id);
+  if (max_id >= 0 && static_cast<size_t>(max_id) < 4 * (s->decoder.size() + s->added_decoder.size()) + 1024) {
+    const std::string& unk_token = s->added_decoder.at(s->unk_id);
+    s->id_tokens.assign(static_cast<size_t>(max_id) + 1, &unk_token);
+    for (const auto& [id, token] : s->decoder) s->id_tokens[static_cast<size_t>(id)] = &token;
+    for (const auto& [id, token] : s->added_decoder) s->id_tokens[static_cast<size_t>(id)] = &token;
+  }
   return std::make_shared<const MarianTokenizer>(s, false);
 }
 
@@ -645,6 +675,7 @@ std::shared_ptr<const Tokenizer> load_marian(const std::string& dir) {
 std::shared_ptr<const Tokenizer> load_sentencepiece_dir(const std::string& dir) {
   if (fs::exists(dir + "/source.spm") && fs::exists(dir + "/target.spm") && fs::exists(dir + "/vocab.json"))
     return load_marian(dir);
+  if (fs::exists(dir + "/spiece.model")) return load_t5_spiece(dir);
   return nullptr;
 }
 

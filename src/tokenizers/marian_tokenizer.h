@@ -12,7 +12,8 @@ namespace textune::tokenizers {
 
 /// The tokenizer of a directory that holds SentencePiece files and no tokenizer.json, or nullptr when
 /// it holds none. Recognized: source.spm + target.spm + vocab.json (MarianTokenizer, with
-/// tokenizer_config.json's special tokens, separate_vocabs/target_vocab.json, model_max_length).
+/// tokenizer_config.json's special tokens, separate_vocabs/target_vocab.json, model_max_length);
+/// spiece.model (T5Tokenizer, see load_t5_spiece in sentencepiece_convert.h).
 /// Tokenizer::from_dir calls it.
 /// @throws textune::DataError naming the file for a broken model, vocabulary or config.
 std::shared_ptr<const Tokenizer> load_sentencepiece_dir(const std::string& dir);

@@ -158,11 +158,12 @@ class LowercaseNormalizer : public Normalizer {
   void normalize(NormalizedString& s) const override { s.lowercase(); }
 };
 
-/// tokenizers/src/normalizers/strip.rs StripAccents: removes nonspacing marks (no decomposition).
+/// tokenizers/src/normalizers/strip.rs StripAccents: removes combining marks, every category M*
+/// (unicode-normalization's is_combining_mark; BertNormalizer removes Mn only), without decomposing.
 class StripAccentsNormalizer : public Normalizer {
  public:
   void normalize(NormalizedString& s) const override {
-    s.filter([](char32_t c) { return !unicode::is_mark_nonspacing(c); });
+    s.filter([](char32_t c) { return !unicode::is_mark(c); });
   }
 };
 

@@ -147,17 +147,17 @@ class ClsSepProcessing : public PostProcessor {
 
 class ByteLevelProcessing : public PostProcessor {
  public:
-  explicit ByteLevelProcessing(bool trim) : trim_(trim) {}
+  ByteLevelProcessing(bool trim, bool add_prefix_space) : trim_(trim), add_prefix_space_(add_prefix_space) {}
   size_t added_tokens(bool) const override { return 0; }
   std::vector<Encoding> process_encodings(std::vector<Encoding> encodings, bool) const override {
     if (trim_)
-      for (Encoding& e : encodings) trim_offsets(e, false);
+      for (Encoding& e : encodings) trim_offsets(e, add_prefix_space_);
     for (size_t i = 0; i < encodings.size(); ++i) set_sequence_id(encodings[i], static_cast<uint32_t>(i));
     return encodings;
   }
 
  private:
-  bool trim_;
+  bool trim_, add_prefix_space_;
 };
 
 class SequenceProcessing : public PostProcessor {
@@ -239,7 +239,9 @@ std::unique_ptr<PostProcessor> make_post_processor(const TokenizerJson& j, const
     return std::make_unique<ClsSepProcessing>(read_token_pair(j, "sep", w), read_token_pair(j, "cls", w), true,
                                               json_bool_or(j, "trim_offsets", true, w),
                                               json_bool_or(j, "add_prefix_space", true, w));
-  if (type == "ByteLevel") return std::make_unique<ByteLevelProcessing>(json_bool_or(j, "trim_offsets", true, w));
+  if (type == "ByteLevel")
+    return std::make_unique<ByteLevelProcessing>(json_bool_or(j, "trim_offsets", true, w),
+                                                 json_bool_or(j, "add_prefix_space", true, w));
   if (type == "Sequence") {
     const TokenizerJson& list = json_field(j, "processors", w);
     if (!list.is_array()) throw DataError(w + ": Sequence \"processors\" must be a list");

@@ -5,6 +5,7 @@
 #include <exception>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "textune/core/error.h"
 #include "tokenizers/encoding_ops.h"
@@ -15,6 +16,8 @@ namespace textune::tokenizers {
 // ---------------------------------------------------------------- thread pool
 
 namespace {
+
+thread_local bool t_in_parallel_for = false;  // nested calls run serially instead of deadlocking
 
 class ThreadPool {
  public:
@@ -70,6 +73,11 @@ class ThreadPool {
   }
 
   static void work(Job& job) {
+    struct Flag {
+      bool saved;
+      Flag() : saved(t_in_parallel_for) { t_in_parallel_for = true; }
+      ~Flag() { t_in_parallel_for = saved; }
+    } flag;
     while (!job.failed.load(std::memory_order_relaxed)) {
       size_t i = job.next.fetch_add(1);
       if (i >= job.n) break;
@@ -117,7 +125,7 @@ class ThreadPool {
 
 void parallel_for(size_t n, const std::function<void(size_t)>& fn) {
   if (n == 0) return;
-  if (n == 1 || std::thread::hardware_concurrency() <= 1) {
+  if (n == 1 || std::thread::hardware_concurrency() <= 1 || t_in_parallel_for) {
     for (size_t i = 0; i < n; ++i) fn(i);
     return;
   }
@@ -138,6 +146,27 @@ class TokenizerImpl : public Tokenizer {
  public:
   explicit TokenizerImpl(TokenizerComponents c) : c_(std::move(c)) {
     if (!c_.model) throw DataError("tokenizer: no model");
+    // Ids as tokenizers gives them when it loads "added_tokens" (AddedVocabulary::add_tokens, in
+    // file order): the id of the same content already added or in the model's vocabulary, else
+    // the model's vocabulary size, or one past the largest added id once that is beyond it. The
+    // "id" written in the file is not used (tokenizers only warns when they differ).
+    std::unordered_map<std::string, uint32_t> assigned;
+    std::optional<uint32_t> max_id;
+    const uint32_t vocab = static_cast<uint32_t>(c_.model->vocab_size());
+    for (AddedToken& t : c_.added_tokens) {
+      if (t.content.empty()) continue;
+      uint32_t id;
+      if (auto it = assigned.find(t.content); it != assigned.end()) {
+        id = it->second;
+      } else if (auto m = c_.model->token_to_id(t.content)) {
+        id = *m;
+      } else {
+        id = !max_id ? vocab : (*max_id >= vocab || vocab == 0 ? *max_id + 1 : vocab);
+      }
+      t.id = id;
+      assigned[t.content] = id;
+      max_id = max_id ? std::max(*max_id, id) : id;
+    }
     added_.add_tokens(c_.added_tokens, c_.normalizer.get());
     if (c_.pad_token_id) {
       pad_id_ = c_.pad_token_id;

@@ -81,6 +81,8 @@ TEST(ServeApi, PredictErrorsGetTeiStatuses) {
   EXPECT_EQ(predict_status(R"({"inputs": [{"text": "a"}]})"), 422);
   EXPECT_EQ(predict_status(R"({"inputs": "a", "truncate": "yes"})"), 422);
   EXPECT_EQ(predict_status(R"({"inputs": "a", "raw_scores": 1})"), 422);
+  EXPECT_EQ(predict_status(R"({"inputs": "a", "truncation_direction": "Left"})"), 422);
+  EXPECT_EQ(predict_status(R"({"inputs": "a", "truncation_direction": "Right"})"), 0);
   // Empty texts: TEI's ErrorType::Empty, 400.
   EXPECT_EQ(predict_status(R"({"inputs": ""})"), 400);
   EXPECT_EQ(predict_status(R"({"inputs": [["x"], [""]]})"), 400);

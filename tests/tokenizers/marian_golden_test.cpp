@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "support/test_support.h"
+#include "textune/core/error.h"
 #include "textune/core/json.h"
 #include "tokenizers/marian_tokenizer.h"
 
@@ -88,4 +89,62 @@ TEST(MarianGolden, EveryPairRowMatches) {
     EXPECT_EQ(show(e.ids), show(row["ids"].get<std::vector<int64_t>>()))
         << "row " << r + 1 << " (" << strategy << ", max_length " << t.max_length << ")";
   }
+}
+
+TEST(MarianTokenizer, TargetSideUsesTheTargetModel) {
+  // Pieces of google's sentencepiece on target.spm, mapped through vocab.json, then </s>.
+  auto target = marian_target_tokenizer(marian());
+  ASSERT_NE(target, nullptr);
+  EXPECT_EQ(target->encode("Hello world!").ids, (std::vector<int64_t>{2708, 239, 27, 0}));
+  EXPECT_EQ(target->encode("The quick brown fox.").ids, (std::vector<int64_t>{49, 4663, 13119, 34934, 3, 0}));
+  EXPECT_EQ(target->encode("Привіт, світе!").ids,
+            (std::vector<int64_t>{42, 1404, 563, 52, 222, 47, 268, 2, 42, 295, 222, 47, 268, 78, 27, 0}));
+  EXPECT_EQ(target->decode({2708, 239, 27, 0}, true), "Hello world!");
+}
+
+TEST(MarianTokenizer, LanguageCodeIsOneToken) {
+  // A leading ">>xx<<" is kept whole (here not in vocab.json: <unk>), the rest encoded as in row 1 of
+  // golden_single.jsonl ("Hello world!" -> 1463 7542 380 ...).
+  EXPECT_EQ(marian()->encode(">>fra<< Hello").ids, (std::vector<int64_t>{1, 1463, 7542, 380, 0}));
+}
+
+TEST(MarianTokenizer, PaddingAndVocabulary) {
+  auto tok = marian();
+  EXPECT_EQ(tok->pad_token_id(), 61586);
+  EXPECT_EQ(tok->model_max_length(), 512u);
+  EXPECT_EQ(tok->vocab_size(), 61587u);
+  EXPECT_EQ(tok->num_special_tokens_to_add(false), 1u);
+  EXPECT_EQ(tok->token_to_id("</s>"), 0);
+  EXPECT_EQ(tok->id_to_token(61586), "<pad>");
+  std::vector<Encoding> batch = {tok->encode("a"), tok->encode("A.")};
+  PaddingOptions p;
+  tok->pad(batch, p);
+  // "a" -> 13 </s>, padded to the longest (3) with <pad>, attention 0, special 1.
+  EXPECT_EQ(batch[0].ids, (std::vector<int64_t>{13, 0, 61586}));
+  EXPECT_EQ(batch[0].attention_mask, (std::vector<int8_t>{1, 1, 0}));
+  EXPECT_EQ(batch[0].special_tokens_mask, (std::vector<int8_t>{0, 1, 1}));
+  EXPECT_EQ(batch[1].ids, (std::vector<int64_t>{166, 3, 0}));
+  p.strategy = PaddingOptions::Strategy::kFixed;
+  p.length = 5;
+  p.direction = Side::kLeft;
+  tok->pad(batch, p);
+  EXPECT_EQ(batch[1].ids, (std::vector<int64_t>{61586, 61586, 166, 3, 0}));
+}
+
+TEST(MarianTokenizer, TruncationSideAndOverflow) {
+  // "U.S.A. isn't the U.K." -> 15 pieces + </s> (row 8 of golden_single.jsonl). only_first to 6 from the
+  // left keeps the last 5 pieces; the 10 cut, plus a stride of 2, overflow.
+  EncodeOptions o;
+  TruncationOptions t;
+  t.max_length = 6;
+  t.strategy = TruncationStrategy::kOnlyFirst;
+  t.direction = Side::kLeft;
+  t.stride = 2;
+  o.truncation = t;
+  o.return_overflowing_tokens = true;
+  const Encoding e = marian()->encode("U.S.A. isn't the U.K.", std::nullopt, o);
+  EXPECT_EQ(e.ids, (std::vector<int64_t>{4, 1219, 3, 2055, 3, 0}));
+  ASSERT_EQ(e.overflowing.size(), 1u);
+  EXPECT_EQ(e.overflowing[0].ids, (std::vector<int64_t>{1219, 3, 417, 3, 751, 3, 23, 350, 7, 38, 4, 1219}));
+  EXPECT_THROW(marian()->encode("bad \xff byte"), textune::DataError);
 }

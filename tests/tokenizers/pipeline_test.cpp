@@ -10,6 +10,7 @@
 #include "textune/core/json.h"
 #include "textune/tokenizers/tokenizer.h"
 #include "tokenizers/normalized_string.h"
+#include "tokenizers/tokenizer_impl.h"
 
 namespace textune::tokenizers {
 namespace {
@@ -124,6 +125,16 @@ TEST(Encoding, BatchOnAllCoresEqualsTheGolden) {
   std::vector<Encoding> out = tok->encode_batch(texts);
   ASSERT_EQ(out.size(), rows.size());
   for (size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(Json(out[i].ids), rows[i]["ids"]) << rows[i]["text"];
+}
+
+TEST(Encoding, BatchInsideParallelWorkRunsWithoutDeadlock) {
+  auto tok = Tokenizer::from_dir(textune::testing::tokenizer_fixture("bert-base-uncased"));
+  std::vector<std::vector<Encoding>> out(6);
+  parallel_for(out.size(), [&](size_t i) { out[i] = tok->encode_batch({"Hello world!", "hello  world"}); });
+  for (const auto& b : out) {
+    ASSERT_EQ(b.size(), 2u);
+    EXPECT_EQ(Json(b[0].ids), Json::parse("[101, 7592, 2088, 999, 102]"));  // golden row "Hello world!"
+  }
 }
 
 TEST(Encoding, PaddingLongestAndLeftAsTokenizersPads) {

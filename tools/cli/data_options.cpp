@@ -1,0 +1,60 @@
+// The dataset options of the command line: see data_options.h.
+#include "data_options.h"
+
+#include <string>
+#include <vector>
+
+namespace textune::cli {
+
+void add_data_options(CLI::App& app, data::DataOptions& o, DataOptionGroups groups) {
+  const std::string group = "Data";
+  app.add_option("--text-column,--text_column", o.text_column,
+                 "Column of the text: a name, or a 0-based index (default: text, sentence, sentence1, text_a)")
+      ->group(group);
+  if (groups.pairs)
+    app.add_option("--text-pair-column,--text_pair_column", o.text_pair_column,
+                   "Column of the second text of a pair (default: sentence2 when the text is sentence1)")
+        ->group(group);
+  if (groups.labels) {
+    app.add_option("--label-column,--label_column,--label_column_name", o.label_column,
+                   "Column of the label: a name or a 0-based index (default: label, labels; score for regression)")
+        ->group(group);
+    app.add_option_function<std::string>(
+           "--label-separator,--label_separator", [&o](const std::string& s) { o.label_separator = s; },
+           "Multi-label: separator between the labels of a cell, e.g. ',' (default: a JSON list per cell)")
+        ->group(group);
+    app.add_option("--label-names,--label_names", o.label_names_file,
+                   "File with one label name per line: integer labels are ids into it (e.g. THUCNews class.txt)")
+        ->check(CLI::ExistingFile)
+        ->group(group);
+  }
+  if (groups.task)
+    app.add_option_function<std::string>(
+           "--task", [&o](const std::string& s) { o.task = data::parse_task(s); },
+           "classification (default), multi-label or regression")
+        ->check(CLI::IsMember({"classification", "single_label_classification", "single-label", "multi-label",
+                               "multi_label", "multi_label_classification", "regression"}))
+        ->group(group);
+  app.add_option_function<std::string>(
+         "--format", [&o](const std::string& s) { o.read.format = data::parse_format(s); },
+         "File format (default: from the extension; .txt reads as TSV)")
+      ->check(CLI::IsMember({"csv", "tsv", "txt", "jsonl", "json", "xlsx"}))
+      ->group(group);
+  app.add_option("--sheet", o.read.sheet, "Excel sheet name (default: the first sheet)")->group(group);
+  app.add_flag_callback(
+         "--no-header,--no_header", [&o] { o.read.has_header = false; },
+         "CSV/TSV without a header row: columns are named by 0-based index (GLUE CoLA)")
+      ->group(group);
+  app.add_option_function<std::string>(
+         "--quoting", [&o](const std::string& s) { o.read.quoting = data::parse_quoting(s); },
+         "CSV/TSV quotes: csv (RFC 4180, default for .csv), none, auto (default for .tsv)")
+      ->check(CLI::IsMember({"auto", "csv", "rfc4180", "none"}))
+      ->group(group);
+  app.add_flag("--skip-invalid,--skip_invalid", o.skip_invalid,
+               "Skip invalid rows (and say how many) instead of stopping with the validation report")
+      ->group(group);
+  app.add_option("--max-problems,--max_problems", o.max_problems, "How many problems the validation report lists")
+      ->group(group);
+}
+
+}  // namespace textune::cli
