@@ -194,7 +194,7 @@ struct DebertaV2Config {
 /// embeddings of width embedding_size, `embed_proj` (E -> H, no bias) when E != H, LayerNorm,
 /// padding positions zeroed by the mask, dropout.
 struct DebertaV2EmbeddingsImpl : torch::nn::Module {
-  explicit DebertaV2EmbeddingsImpl(const DebertaV2Config& c) : cfg(c) {
+  explicit DebertaV2EmbeddingsImpl(const DebertaV2Config& c) {
     word_embeddings =
         register_module("word_embeddings", make_embedding(c.vocab_size, c.embedding_size, c.pad_token_id));
     if (c.position_biased_input)
@@ -221,7 +221,6 @@ struct DebertaV2EmbeddingsImpl : torch::nn::Module {
     return dropout(embeddings);
   }
 
-  DebertaV2Config cfg;
   torch::nn::Embedding word_embeddings{nullptr}, position_embeddings{nullptr}, token_type_embeddings{nullptr};
   torch::nn::Linear embed_proj{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};
@@ -234,8 +233,9 @@ TORCH_MODULE(DebertaV2Embeddings);
 /// query_proj, key_proj, value_proj (H -> NH * D), and, when the position projections are not
 /// shared, pos_key_proj (c2p) and pos_query_proj (p2c). Scores are
 ///   q k^T / sqrt(D s) + c2p + p2c,  s = 1 + [c2p] + [p2c],
-/// c2p[i, j] = q_i . Kr[bucket(i - j)] / sqrt(D s), p2c[i, j] = k_j . Qr[bucket(j - i)] / sqrt(D s),
-/// where Kr and Qr are the projected relative position table (He et al. 2021, DeBERTa, eq. 2-4).
+/// c2p[i, j] = q_i . Kr[S + bucket(i - j)] / sqrt(D s), p2c[i, j] = k_j . Qr[S - bucket(j - i)] / sqrt(D s)
+/// (indices clamped to [0, 2S)), where Kr and Qr are the relative position table (2S rows) projected
+/// by key_proj/query_proj or their pos_ counterparts (He et al. 2021, DeBERTa, eq. 2-4).
 struct DisentangledSelfAttentionImpl : torch::nn::Module {
   explicit DisentangledSelfAttentionImpl(const DebertaV2Config& c)
       : num_heads(c.num_attention_heads),
