@@ -4,6 +4,7 @@
 #include "../train/tiny_setup.h"
 #include "data/xlsx_helpers.h"
 #include "support/test_support.h"
+#include "textune/core/checkpoint.h"
 #include "textune/models/model.h"
 #include "textune/tokenizers/tokenizer.h"
 
@@ -23,9 +24,9 @@ class TrainCli : public ::testing::Test {
     write_text(tmp / "train.tsv", textune::testing::tiny_tsv(16));
     write_text(tmp / "dev.tsv", textune::testing::tiny_tsv(6, 50));
   }
-  std::string train_cmd(const std::string& train, const std::string& extra = "") {
-    return "train --model " + model + " --train " + train + " --output " + tmp / "out" +
-           " --max_steps 2 --per_device_train_batch_size 4 --disable_tqdm " + extra;
+  std::string train_cmd(const std::string& train, const std::string& extra = "", int max_steps = 2) {
+    return "train --model " + model + " --train " + train + " --output " + tmp / "out" + " --max_steps " +
+           std::to_string(max_steps) + " --per_device_train_batch_size 4 --disable_tqdm " + extra;
   }
   TempDir tmp;
   std::string model;
@@ -115,6 +116,58 @@ TEST_F(TrainCli, InitWritesAModelWithItsTokenizer) {
   auto bad = run_cli("init --vocab " + model + "/vocab.txt --output " + tmp / "x" + " --hidden 30 --heads 4");
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("not a multiple"), std::string::npos) << bad.err;
+}
+
+// An interrupted run continues from its checkpoint: 6 steps (dropout on, a checkpoint every 3)
+// evaluated on dev.tsv, then `--resume checkpoint-3` into the same directory ends with the same
+// weights bit for bit. The directory then holds only this run's records: resumed without --eval,
+// no evaluation report or confusion matrix of the earlier run is left; resumed with another
+// evaluation file, eval_results.json is that file's report on the final model, as `textune eval`
+// computes it.
+TEST_F(TrainCli, ResumeContinuesExactlyAndLeavesNoStaleRecords) {
+  const std::string out = tmp / "out";
+  auto weights = [&] {
+    auto w = core::CheckpointWeights::open(out);
+    std::map<std::string, torch::Tensor> m;
+    for (const auto& n : w.names()) m[n] = w.get(n).clone();
+    return m;
+  };
+  const std::string common = " --save_strategy steps --save_steps 3 --learning_rate 1e-3";
+  auto full = run_cli(train_cmd(tmp / "train.tsv", "--eval " + tmp / "dev.tsv" + common, 6));
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  ASSERT_TRUE(fs::exists(out + "/eval_results.json"));
+  ASSERT_TRUE(fs::exists(out + "/confusion_matrix.png"));
+  const auto w6 = weights();
+
+  auto resumed = run_cli(train_cmd(tmp / "train.tsv", "--resume " + out + "/checkpoint-3" + common, 6));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["global_step"], 6);
+  const auto w = weights();
+  ASSERT_EQ(w.size(), w6.size());
+  for (const auto& [name, t] : w6) EXPECT_TRUE(torch::equal(t, w.at(name))) << name;
+  EXPECT_FALSE(fs::exists(out + "/eval_results.json"));
+  EXPECT_FALSE(fs::exists(out + "/confusion_matrix.png"));
+  EXPECT_TRUE(fs::exists(out + "/training_curves.png"));
+  EXPECT_TRUE(fs::is_directory(out + "/checkpoint-3"));
+  std::vector<int64_t> steps;  // the log keeps steps 1-3 of the first run and adds 4-6, once each
+  std::istringstream log(textune::testing::read_text(out + "/training_log.jsonl"));
+  for (std::string line; std::getline(log, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) steps.push_back(j["step"]);
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+
+  write_text(tmp / "dev3.tsv", textune::testing::tiny_tsv(5, 80));
+  auto again = run_cli(train_cmd(tmp / "train.tsv", "--resume " + out + "/checkpoint-3 --eval " + tmp / "dev3.tsv" + common, 6));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(fs::exists(out + "/confusion_matrix.png"));
+  auto report = core::read_json_file(out + "/eval_results.json");
+  EXPECT_EQ(report["num_examples"], 5);
+  auto e = run_cli("eval --model " + out + " --data " + tmp / "dev3.tsv" + " --output " + tmp / "e.json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto j = core::Json::parse(e.out);
+  EXPECT_EQ(report["confusion_matrix"], j["confusion_matrix"]);
+  EXPECT_EQ(report["accuracy"], j["accuracy"]);
 }
 
 // ---- bad input, end to end through `train` (issue 5) ----
