@@ -431,8 +431,8 @@ TEST(ServeServer, ShutdownRunsQueuedSequencesWithoutWaitingForCompanions) {
   std::vector<std::future<int>> answers;
   for (int i = 0; i < 3; ++i)
     answers.push_back(std::async(std::launch::async, [&server, i] {
-      auto r = server.client().Post("/predict", Json{{"inputs", "waiting " + std::to_string(i)}}.dump(),
-                                    "application/json");
+      auto r =
+          server.client().Post("/predict", Json{{"inputs", "waiting " + std::to_string(i)}}.dump(), "application/json");
       return r ? r->status : -1;
     }));
   auto cli = server.client();
