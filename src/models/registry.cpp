@@ -18,6 +18,8 @@ void register_builtin_families() {
   register_roberta_family();
   register_distilbert_family();
   register_electra_family();
+  register_deberta_v2_family();
+  register_modernbert_family();
 }
 
 void ensure_registered() {

@@ -54,5 +54,7 @@ void register_bert_family();
 void register_roberta_family();
 void register_distilbert_family();
 void register_electra_family();
+void register_deberta_v2_family();
+void register_modernbert_family();
 
 }  // namespace textune::models

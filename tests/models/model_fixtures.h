@@ -23,7 +23,7 @@ inline const std::vector<std::string>& encoder_fixtures() {
   static const std::vector<std::string> names = {
       "bert-seqcls",    "bert-regression", "bert-multilabel",   "bert-tokcls",       "bert-qa",
       "bert-mlm",       "roberta-seqcls",  "roberta-tokcls",    "roberta-qa",        "distilbert-seqcls",
-      "distilbert-tokcls", "distilbert-qa", "electra-seqcls"};
+      "distilbert-tokcls", "distilbert-qa", "electra-seqcls", "deberta-v3-seqcls", "modernbert-seqcls"};
   return names;
 }
 

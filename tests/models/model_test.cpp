@@ -176,8 +176,8 @@ TEST(ModelApi, TaskChoosesTheFamilysHead) {
   for (const char* a : {"BertForSequenceClassification", "RobertaForMaskedLM", "XLMRobertaForTokenClassification",
                         "DistilBertForQuestionAnswering", "ElectraForMaskedLM", "BertModel"})
     EXPECT_NE(std::find(archs.begin(), archs.end(), a), archs.end()) << a;
-  EXPECT_EQ(models::supported_model_types(),
-            (std::vector<std::string>{"bert", "distilbert", "electra", "roberta", "xlm-roberta"}));
+  EXPECT_EQ(models::supported_model_types(), (std::vector<std::string>{"bert", "deberta-v2", "distilbert", "electra",
+                                                                       "modernbert", "roberta", "xlm-roberta"}));
 }
 
 TEST(ModelApi, MaskedLMHeadsOfEveryFamilyBuildAndTie) {

@@ -106,7 +106,8 @@ class PreTrainedModelImpl : public torch::nn::Module {
   /// `_init_weights` does: Linear weights and Embedding weights normal(0, initializer_range) with a
   /// zero bias and a zero padding row, LayerNorm weight 1 and bias 0, a bare bias (MLM head) 0.
   /// @param generator the random source (seeded by the caller).
-  void init_weights(const std::vector<std::string>& names, torch::Generator generator);
+  /// Families whose transformers class initialises differently (ModernBERT's truncated normals) override it.
+  virtual void init_weights(const std::vector<std::string>& names, torch::Generator generator);
 
   /// Names of the parameters that get weight decay, exactly as transformers' `Trainer.
   /// get_decay_parameter_names` (transformers 5) chooses them: every parameter except those whose
