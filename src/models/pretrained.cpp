@@ -137,22 +137,34 @@ ProblemType problem_type_from_name(const std::string& name) {
 
 // ---- threads ----
 
+}  // namespace textune::models
+
+// OpenBLAS (Debian's libblas.so.3 alternative) exports these; weak, so that textune links and runs
+// against any other BLAS too. openblas_get_parallel: 0 sequential, 1 pthreads, 2 OpenMP.
+extern "C" int openblas_get_parallel() __attribute__((weak));
+extern "C" int openblas_get_num_threads() __attribute__((weak));
+
+namespace textune::models {
+
 void configure_cpu_threads() {
   static std::once_flag once;
   std::call_once(once, [] {
-    int threads = 0;
     for (const char* var : {"TEXTUNE_NUM_THREADS", "OMP_NUM_THREADS"})
       if (const char* v = std::getenv(var)) {
-        threads = std::atoi(v);
-        if (threads > 0) break;
+        const int threads = std::atoi(v);
+        if (threads > 0) {
+          at::set_num_threads(threads);
+          return;
+        }
       }
-    if (threads > 0) {
-      at::set_num_threads(threads);
-      return;
-    }
-    // Measured by bench/bench_models (see docs/adding-a-model.md, "Performance"): one intra-op
-    // thread per physical core.
-    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    // When the BLAS is OpenBLAS with its own pthread pool, LibTorch's OpenMP pool must stay at one
+    // thread: bench/bench_models measured bert-base (batch 32, 32 tokens, 2 cores) at 917 tokens/s
+    // forward and 302 forward+backward with 1 intra-op thread and OpenBLAS's 2, against 268 and 85
+    // with 2 intra-op threads (the two pools spin against each other), and 558/173 with one thread
+    // each. With another BLAS (MKL shares LibTorch's OpenMP pool) LibTorch's default stands.
+    if (openblas_get_parallel && openblas_get_parallel() == 1 && openblas_get_num_threads &&
+        openblas_get_num_threads() > 1)
+      at::set_num_threads(1);
   });
 }
 

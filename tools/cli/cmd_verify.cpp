@@ -6,6 +6,7 @@
 #include "command.h"
 #include "model_options.h"
 #include "textune/models/verify.h"
+#include "textune/train/trajectory.h"
 
 namespace textune::cli {
 namespace {
@@ -21,9 +22,11 @@ int run_verify(const VerifyCliOptions& o) {
   options.model_dir = resolve_model_option(o.model, /*weights=*/true, /*tokenizer=*/false);
   options.golden = o.golden;
   options.trajectory = o.trajectory;
-  // The optimizer trajectory is the training layer's: it sets options.run_trajectory here once it
-  // provides Trainer-equivalent AdamW + schedule (models::TrajectoryRunner). Until then
-  // --trajectory is reported as not available.
+  // The optimizer trajectory runs with the training layer's AdamW, decay groups and schedule.
+  options.run_trajectory = [](models::PreTrainedModel model, const models::ModelInputs& batch,
+                              const core::Json& trajectory) {
+    return train::run_trajectory(model, batch, trajectory);
+  };
   const models::VerifyReport report = models::verify(options);
   std::cout << report.to_json(o.details).dump(2) << "\n";
   return report.pass ? 0 : 1;

@@ -194,9 +194,10 @@ std::string problem_type_name(ProblemType type);
 /// The inverse of problem_type_name. @throws textune::DataError for another string.
 ProblemType problem_type_from_name(const std::string& name);
 
-/// Sets LibTorch's CPU thread pools to what bench/bench_models measured fastest for these models
-/// (see docs and README): called by load_pretrained/from_config once per process unless
-/// TEXTUNE_NUM_THREADS or OMP_NUM_THREADS is set, in which case that count is used.
+/// Sets LibTorch's intra-op threads to what bench/bench_models measured fastest, once per process
+/// (load_pretrained and from_config call it): TEXTUNE_NUM_THREADS or OMP_NUM_THREADS when set;
+/// else one thread when the BLAS is OpenBLAS running its own pthread pool of several threads
+/// (two pools on the same cores fight: 3.4 times slower on 2 cores); else LibTorch's default.
 void configure_cpu_threads();
 
 }  // namespace textune::models

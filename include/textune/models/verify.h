@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,33 @@ struct TrajectoryResult {
   std::vector<double> loss_per_step;
   std::vector<double> grad_norm_per_step;  ///< total norm before clipping
   std::vector<double> lr_used_per_step;    ///< learning rate the step used
+  /// Optional, per parameter (same shape): the largest |gradient| / global gradient norm over the
+  /// steps, after clipping; read by compare_final_parameter. (Filled by the training layer.)
+  std::map<std::string, torch::Tensor> max_relative_gradient;
 };
+
+/// Relative gradient (|gradient| / global gradient norm) at or below which an element counts as
+/// zero up to float32 rounding: a sum of terms that cancels exactly, such as a QA head's bias under a
+/// softmax over positions, or the last LayerNorm's bias in front of it.
+constexpr double kNearZeroGradient = 1e-6;
+
+/// How one final parameter of the trajectory compares with the reference.
+struct ParamComparison {
+  double max_error = 0;        ///< max |ours - reference| over the elements not excused
+  int64_t noise_elements = 0;  ///< elements excused as Adam sign noise (they differ by more than atol)
+  std::string message;         ///< the excused elements with their values and gradients; empty when none
+};
+
+/// Compares a final parameter after the trajectory with the reference elementwise (both any shape
+/// with the same number of elements). Adam divides by the root of the squared gradient, so an
+/// element whose gradient stays within rounding of zero moves by +-lr per step with a random sign
+/// (../shared/fixtures/README.md): such an element is excused only when its
+/// result.max_relative_gradient is <= kNearZeroGradient at every step and it differs by at most
+/// 2 x the summed learning rates of result.lr_used_per_step; the message names each excused element
+/// (up to 5) with our value, the reference and its relative gradient. Nothing else is excused, and
+/// without max_relative_gradient for `name` nothing is.
+ParamComparison compare_final_parameter(const std::string& name, const torch::Tensor& ours,
+                                        const torch::Tensor& reference, const TrajectoryResult& result, double atol);
 
 /// Runs golden.json's "trajectory" object (`steps` optimizer steps on `batch` with transformers
 /// Trainer's AdamW, decay groups, linear warmup schedule and gradient clipping, in the order its
@@ -60,12 +87,15 @@ struct VerifyReport {
   bool pass = true;
   std::string model_dir, golden, architecture;
   std::vector<VerifyGroup> groups;
+  /// Final parameters with elements excused as Adam sign noise near zero gradients, one line per
+  /// parameter with the elements' gradients (compare_final_parameter's messages).
+  std::vector<std::string> notes;
   std::vector<std::string> problems;  ///< missing or extra outputs, shape mismatches
   /// The largest |element| of the reference gradient over all parameters (the scale gradient
   /// errors are relative to); 0 when no gradients were compared.
   double grad_scale = 0;
   /// {"pass", "model", "golden", "architecture", "groups": {NAME: {..., "errors": {...} when
-  /// details}}, "problems": [...]}.
+  /// details}}, "notes": [...] when any, "problems": [...]}.
   core::Json to_json(bool details = false) const;
 };
 
@@ -88,7 +118,8 @@ ModelInputs read_golden_inputs(const std::string& golden_path);
 VerifyReport verify_model(PreTrainedModel model, const std::string& golden_path, const VerifyOptions& options = {});
 
 /// Loads options.model_dir, runs verify_model, then (when options.trajectory is set) reloads the
-/// model, runs options.run_trajectory and compares loss_per_step and every final.PARAM.
+/// model, runs options.run_trajectory and compares loss_per_step, lr_used_per_step,
+/// grad_norm_per_step (relative, grad_rtol) and every final.PARAM (compare_final_parameter).
 /// @throws textune::DataError for unreadable inputs; textune::UsageError when a trajectory is asked
 ///         for but no runner is given ("not available").
 VerifyReport verify(const VerifyOptions& options);

@@ -1,0 +1,92 @@
+// `textune eval --model DIR --data FILE [--output FILE]`: scikit-learn's metrics of a fine-tuned
+// classifier on a labelled file, printed as one JSON object, with the confusion matrix as a PNG.
+#include <filesystem>
+#include <iostream>
+
+#include "command.h"
+#include "data_options.h"
+#include "model_options.h"
+#include "textune/core/error.h"
+#include "textune/core/logging.h"
+#include "textune/data/batching.h"
+#include "textune/eval/evaluate.h"
+#include "textune/eval/plot.h"
+#include "textune/models/model.h"
+#include "textune/train/trainer.h"
+
+namespace textune::cli {
+namespace {
+
+struct EvalCliOptions {
+  ModelOption model;
+  std::string data_file, output, plot;
+  size_t batch_size = 32;
+  std::optional<size_t> max_length;
+  double threshold = 0.5;
+  std::string device = "cpu";
+  data::DataOptions data;
+};
+
+int run_eval(const EvalCliOptions& o) {
+  const std::string dir = resolve_model_option(o.model);
+  models::LoadOptions lo;
+  lo.device = torch::Device(o.device);
+  models::PreTrainedModel model = models::load_pretrained(dir, lo);
+  if (model->task() != models::TaskKind::kSequenceClassification)
+    throw DataError(dir + " holds a " + model->architecture() + ", not a sequence classifier");
+  auto tokenizer = tokenizers::Tokenizer::from_dir(dir);
+  data::DataOptions dopt = o.data;
+  dopt.require_labels = true;
+  dopt.task = model->problem_type() == models::ProblemType::kRegression   ? data::Task::kRegression
+              : model->problem_type() == models::ProblemType::kMultiLabel ? data::Task::kMultiLabel
+                                                                          : data::Task::kClassification;
+  data::LabelMap labels(model->id2label());
+  data::Dataset ds = data::load_dataset(o.data_file, dopt, dopt.task == data::Task::kRegression ? nullptr : &labels);
+  size_t max_length = model->max_sequence_length() ? static_cast<size_t>(*model->max_sequence_length()) : 512;
+  if (auto t = tokenizer->model_max_length()) max_length = std::min(max_length, *t);
+  if (o.max_length) max_length = *o.max_length;
+  size_t truncated = 0;
+  auto enc = data::encode_dataset(*tokenizer, ds, max_length, &truncated);
+  if (truncated) spdlog::warn("{} of {} inputs were truncated to {} tokens", truncated, ds.size(), max_length);
+  data::CollateOptions co;
+  co.pad_token_id = tokenizer->pad_token_id().value_or(0);
+  torch::Tensor logits = train::predict_logits(model, enc, o.batch_size, co);
+  core::Json report = eval::evaluation_report(logits, ds, o.threshold);
+  std::cout << report.dump(2) << "\n";
+  if (!o.output.empty()) core::write_json_file(o.output, report);
+  if (report.contains("confusion_matrix")) {
+    std::string plot = o.plot;
+    if (plot.empty())
+      plot = o.output.empty() ? "confusion_matrix.png"
+                              : (std::filesystem::path(o.output).replace_extension("").string() + "_confusion_matrix.png");
+    eval::plot_confusion_matrix(plot, report["confusion_matrix"].get<std::vector<std::vector<int64_t>>>(),
+                                ds.label_map.labels());
+    std::cerr << "confusion matrix: " << plot << "\n";
+  }
+  return 0;
+}
+
+const CommandRegistrar kRegistrar(
+    "eval", "Evaluate a fine-tuned classifier on a labelled file (accuracy, F1, MCC, confusion matrix)",
+    [](CLI::App& app) -> CommandRun {
+      auto o = std::make_shared<EvalCliOptions>();
+      add_model_options(app, o->model, true, "Fine-tuned model");
+      app.add_option("--data,--validation_file,--test_file", o->data_file, "Labelled data file")->required();
+      app.add_option("--output", o->output, "Also write the JSON report to this file");
+      app.add_option("--plot", o->plot,
+                     "Confusion matrix PNG (default: OUTPUT_confusion_matrix.png, or ./confusion_matrix.png)");
+      app.add_option("--per_device_eval_batch_size,--batch-size,--batch_size", o->batch_size)->capture_default_str();
+      app.add_option_function<size_t>("--max_length,--max-length", [o](const size_t& v) { o->max_length = v; },
+                                      "Truncate inputs to N tokens (default: the model's maximum)");
+      app.add_option("--threshold", o->threshold, "Multi-label: probability at which a label is predicted")
+          ->capture_default_str();
+      app.add_option("--device", o->device)->capture_default_str();
+      DataOptionGroups groups;
+      groups.task = false;  // the model's problem_type decides
+      add_data_options(app, o->data, groups);
+      return [o] { return run_eval(*o); };
+    },
+    30);
+
+}  // namespace
+}  // namespace textune::cli
