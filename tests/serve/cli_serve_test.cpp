@@ -150,6 +150,7 @@ TEST_F(ServeCli, AnswersAgreeWithPipelinePredictCommandAndExample) {
   EXPECT_EQ(info["labels"], Json({"negative", "neutral", "positive"}));
   EXPECT_EQ(info["model_type"]["classifier"]["id2label"]["1"], "neutral");
   EXPECT_EQ(info["model_dtype"], "float32");
+  EXPECT_EQ(info["version"], TEXTUNE_VERSION);
 
   // Single texts, a batch, and a pair, against Pipeline::predict.
   const auto direct = pipeline->predict(kTexts);
@@ -233,6 +234,42 @@ TEST_F(ServeCli, AnswersAgreeWithPipelinePredictCommandAndExample) {
   server.signal(SIGTERM);
   EXPECT_EQ(server.wait(), 0) << server.log();
   EXPECT_NE(server.log().find("serve: stopped"), std::string::npos);
+}
+
+TEST_F(ServeCli, MalformedAndSlowRequestsLeaveTheRealServerAnswering) {
+  // The suite of serve_support.h against the binary, the real tokenizer and model.
+  ServeProcess server(
+      {"--model", model_, "--max-client-batch-size", "4", "--max-request-bytes", "1048576", "--read-timeout", "1"},
+      log("malformed.log"));
+  ASSERT_TRUE(server.listening()) << server.log();
+  std::string long_text;
+  for (int i = 0; i < 80; ++i) long_text += "word ";  // 82 tokens with [CLS] and [SEP]; the model takes 64
+  expect_statuses(server.port(), malformed_requests(long_text));
+
+  // A client that sends half a request and stalls: others are served meanwhile, and the server hangs
+  // up on it after the read timeout (1 s).
+  RawConnection slow(server.port());
+  slow.send("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inputs\": \"hal");
+  auto cli = server.client();
+  auto r = cli.Post("/predict", Json{{"inputs", kTexts[0]}}.dump(), "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string hung_up = slow.receive(std::chrono::milliseconds(8000));  // returns when the server hangs up
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_TRUE(status_of(hung_up) == -1 || status_of(hung_up) == 400 || status_of(hung_up) == 408) << hung_up;
+
+  // Still serving, with the model's answer.
+  expect_same(Json::parse(r->body), textune::Pipeline::load(model_)->predict(std::vector<std::string>{kTexts[0]})[0],
+              "after the malformed suite");
+  r = cli.Post("/predict", Json{{"inputs", Json::array({Json::array({kTexts[1]}), Json::array({kTexts[2]})})}}.dump(),
+               "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(Json::parse(r->body).size(), 2u);
+  EXPECT_EQ(cli.Get("/health")->status, 200);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0) << server.log();
 }
 
 TEST_F(ServeCli, SigtermFinishesQueuedRequestsAndExitsZero) {
