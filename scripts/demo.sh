@@ -7,8 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
-./scripts/build.sh
 BUILD_DIR=${TEXTUNE_BUILD_DIR:-build}
+# the command-line tool only (scripts/build.sh builds the tests and benchmarks too)
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+fi
+cmake --build "$BUILD_DIR" -j "${TEXTUNE_JOBS:-$(nproc)}" --target textune_cli
 T="$BUILD_DIR/textune"
 OUT=${TEXTUNE_DEMO_DIR:-demo-output}
 DATA=examples/data/sst2

@@ -84,7 +84,8 @@ TEST_F(TrainCli, EvalPrintsSklearnMetricsOnAHandCheckableCase) {
     d.commit();
   }
   write_text(tmp / "hand.csv", "text,label\na good film,pos\nbad,neg\ngreat fun,pos\nawful plot,neg\nfine,pos\n");
-  auto r = run_cli("eval --model " + tmp / "always_pos" + " --data " + tmp / "hand.csv" + " --output " + tmp / "e.json");
+  auto r =
+      run_cli("eval --model " + tmp / "always_pos" + " --data " + tmp / "hand.csv" + " --output " + tmp / "e.json");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["num_examples"], 5);
@@ -158,7 +159,8 @@ TEST_F(TrainCli, ResumeContinuesExactlyAndLeavesNoStaleRecords) {
   EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
 
   write_text(tmp / "dev3.tsv", textune::testing::tiny_tsv(5, 80));
-  auto again = run_cli(train_cmd(tmp / "train.tsv", "--resume " + out + "/checkpoint-3 --eval " + tmp / "dev3.tsv" + common, 6));
+  auto again =
+      run_cli(train_cmd(tmp / "train.tsv", "--resume " + out + "/checkpoint-3 --eval " + tmp / "dev3.tsv" + common, 6));
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_TRUE(fs::exists(out + "/confusion_matrix.png"));
   auto report = core::read_json_file(out + "/eval_results.json");
@@ -174,7 +176,8 @@ TEST_F(TrainCli, ResumeContinuesExactlyAndLeavesNoStaleRecords) {
 
 TEST_F(TrainCli, QuotedNewlineAndBomAndStringLabelsTrain) {
   write_text(tmp / "q.csv",
-             "\xEF\xBB\xBFtext,label\r\n\"a good\nfilm, really\",pos\r\nbad,neg\r\n\"the \"\"great\"\" plot\",pos\r\nawful,neg\r\n");
+             "\xEF\xBB\xBFtext,label\r\n\"a good\nfilm, really\",pos\r\nbad,neg\r\n\"the \"\"great\"\" "
+             "plot\",pos\r\nawful,neg\r\n");
   auto r = run_cli(train_cmd(tmp / "q.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // string labels, sorted bytewise
@@ -265,9 +268,10 @@ TEST_F(TrainCli, EmptyExcelCellsStopWithRowAndColumnOrAreSkipped) {
   textune::testing::write_workbook(tmp / "cells.xlsx", {{"Sheet1", rows}});
   auto r = run_cli(train_cmd(tmp / "cells.xlsx"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find(tmp / "cells.xlsx" +
-                       ": 2 invalid rows of 6: row 4, column \"text\": missing text; row 5, column \"label\": missing label"),
-            std::string::npos)
+  EXPECT_NE(
+      r.err.find(tmp / "cells.xlsx" +
+                 ": 2 invalid rows of 6: row 4, column \"text\": missing text; row 5, column \"label\": missing label"),
+      std::string::npos)
       << r.err;
   EXPECT_FALSE(fs::exists(tmp / "out/model.safetensors"));
   auto s = run_cli(train_cmd(tmp / "cells.xlsx", "--skip-invalid"));
@@ -283,7 +287,8 @@ TEST_F(TrainCli, EmptyExcelCellsStopWithRowAndColumnOrAreSkipped) {
 // give the same label map, and a model trained on one evaluates on the other.
 TEST_F(TrainCli, XlsxDatesIn1900And1904SystemsReadAsIsoDates) {
   // cellXfs 1: built-in number format 14 (m/d/yyyy), a date
-  const std::string styles = R"(<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs>)";
+  const std::string styles =
+      R"(<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs>)";
   auto sheet = [](int64_t first_serial) {
     std::string rows = "<row r=\"1\">" + inline_cell("A1", "text") + inline_cell("B1", "label") + "</row>";
     for (int i = 0; i < 8; ++i) {

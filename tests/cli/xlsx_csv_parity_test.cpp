@@ -35,14 +35,16 @@ TEST(XlsxCsvParity, SameRunFromXlsxAndCsvGivesIdenticalMetrics) {
   write_text(tmp / "dev.tsv", head_lines(sst2 + "/dev.tsv", 100));
   for (const char* split : {"train", "dev"})
     for (const char* ext : {"csv", "xlsx"}) {
-      auto c = run_cli("data -i " + tmp / (std::string(split) + ".tsv") + " -o " + tmp / (std::string(split) + "." + ext));
+      auto c =
+          run_cli("data -i " + tmp / (std::string(split) + ".tsv") + " -o " + tmp / (std::string(split) + "." + ext));
       ASSERT_EQ(c.exit_code, 0) << c.err;
     }
   ASSERT_EQ(read_text(tmp / "train.xlsx").substr(0, 2), "PK");  // a zip archive, not a CSV renamed
   ASSERT_EQ(read_text(tmp / "train.csv").substr(0, 15), "sentence,label\n");
 
-  auto init = run_cli("init --arch bert --vocab " + source_dir() + "/examples/vocab/bert-base-uncased/vocab.txt --output " +
-                      tmp / "init" + " --layers 1 --hidden 32 --heads 2 --intermediate 64 --max-position 64");
+  auto init =
+      run_cli("init --arch bert --vocab " + source_dir() + "/examples/vocab/bert-base-uncased/vocab.txt --output " +
+              tmp / "init" + " --layers 1 --hidden 32 --heads 2 --intermediate 64 --max-position 64");
   ASSERT_EQ(init.exit_code, 0) << init.err;
 
   std::vector<textune::core::Json> reports;
@@ -55,7 +57,8 @@ TEST(XlsxCsvParity, SameRunFromXlsxAndCsvGivesIdenticalMetrics) {
                      " --group_by_length --disable_tqdm");
     ASSERT_EQ(t.exit_code, 0) << t.err;
     EXPECT_EQ(textune::core::Json::parse(t.out)["global_step"], 13);  // ceil(200 / 16)
-    auto e = run_cli("eval --model " + out + " --data " + tmp / ("dev." + ext) + " --output " + tmp / ("e_" + ext + ".json"));
+    auto e = run_cli("eval --model " + out + " --data " + tmp / ("dev." + ext) + " --output " +
+                     tmp / ("e_" + ext + ".json"));
     ASSERT_EQ(e.exit_code, 0) << e.err;
     reports.push_back(textune::core::Json::parse(e.out));
     auto w = textune::core::CheckpointWeights::open(out);

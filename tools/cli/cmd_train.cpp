@@ -9,12 +9,12 @@
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
-#include "train_options.h"
 #include "textune/core/error.h"
 #include "textune/core/json.h"
 #include "textune/eval/evaluate.h"
 #include "textune/eval/plot.h"
 #include "textune/train/trainer.h"
+#include "train_options.h"
 
 namespace textune::cli {
 namespace {
@@ -60,8 +60,9 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   train::TrainingArguments args = merge_training_arguments(app, o.args, config_ptr, o.config);
   if (args.output_dir.empty()) throw UsageError("--output is required");
   const bool eval_given = !o.eval_file.empty();
-  const bool strategy_given = app.count("--eval_strategy") > 0 || (config_ptr && (config.contains("eval_strategy") ||
-                                                                                 config.contains("evaluation_strategy")));
+  const bool strategy_given =
+      app.count("--eval_strategy") > 0 ||
+      (config_ptr && (config.contains("eval_strategy") || config.contains("evaluation_strategy")));
   if (eval_given && !strategy_given) args.eval_strategy = "epoch";
   if (!eval_given && args.eval_strategy != "no")
     throw UsageError("--eval_strategy " + args.eval_strategy + " needs an evaluation file (--eval FILE)");
@@ -105,7 +106,7 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   records.names = {"training_curves.png", "confusion_matrix.png", "eval_results.json"};
   records.write = [&](const std::string& staging, const train::TrainOutput& out) {
     if (metric == "eval_loss" && eval_given)
-      metric = out.final_metrics.contains("eval_accuracy") ? "eval_accuracy"
+      metric = out.final_metrics.contains("eval_accuracy")  ? "eval_accuracy"
                : out.final_metrics.contains("eval_pearson") ? "eval_pearson"
                                                             : "eval_f1";
     core::Json log = core::Json::array();
@@ -137,7 +138,8 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   summary["global_step"] = out.global_step;
   summary["train_loss"] = out.training_loss;
   summary["stopped_early"] = out.stopped_early;
-  summary["best_model_checkpoint"] = out.best_model_checkpoint ? core::Json(*out.best_model_checkpoint) : core::Json(nullptr);
+  summary["best_model_checkpoint"] =
+      out.best_model_checkpoint ? core::Json(*out.best_model_checkpoint) : core::Json(nullptr);
   if (eval_given) summary["eval"] = out.final_metrics;
   summary["plots"] = plots;
   std::cout << summary.dump(2) << "\n";
