@@ -6,8 +6,8 @@
 // Request bodies are SST-2 dev sentences ({"inputs": SENTENCE}) cycled by a wrk Lua script.
 //
 // usage: bench_serve [--model DIR] [--seconds N] [--connections N]
-//   without --model, a BERT (4 layers, hidden 256, the bert-base-uncased vocabulary, 2 labels) is
-//   made with `textune init` in a temporary directory (random weights: speed does not depend on them).
+//   without --model, a BERT classifier (4 layers, hidden 256, the bert-base-uncased vocabulary,
+//   2 labels) is made with `textune init` in a temporary directory.
 // Exit status 1 when the overload run shows anything but 200/503 or any socket error.
 #include <fcntl.h>
 #include <httplib.h>
@@ -27,7 +27,12 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
+
+#include "textune/core/fs.h"
+#include "textune/models/model.h"
+#include "textune/tokenizers/tokenizer.h"
 
 extern char** environ;
 
@@ -195,35 +200,30 @@ int main(int argc, char** argv) {
     else if (a == "--connections")
       connections = std::stoi(argv[i + 1]);
   }
+  spdlog::set_level(spdlog::level::err);  // no warning about the new, untrained head
   const fs::path tmp = fs::temp_directory_path() / fmt::format("textune-bench-serve-{}", ::getpid());
   fs::create_directories(tmp);
   if (model.empty()) {
+    // The encoder and tokenizer from `textune init`, plus a 2-label classification head (random
+    // weights: speed does not depend on them).
+    const std::string base = (tmp / "base").string();
     model = (tmp / "model").string();
-    const int rc = run({self_dir() + "/textune",
-                        "init",
-                        "--arch",
-                        "bert",
-                        "--vocab",
-                        shared_dir() + "/data/vocab/bert-base-uncased/vocab.txt",
-                        "--layers",
-                        "4",
-                        "--hidden",
-                        "256",
-                        "--heads",
-                        "4",
-                        "--intermediate",
-                        "1024",
-                        "--max-position",
-                        "128",
-                        "--labels",
-                        "negative,positive",
-                        "--output",
-                        model},
+    const int rc = run({self_dir() + "/textune", "init", "--arch", "bert", "--vocab",
+                        shared_dir() + "/data/vocab/bert-base-uncased/vocab.txt", "--layers", "4", "--hidden", "256",
+                        "--heads", "4", "--intermediate", "1024", "--max-position", "128", "--output", base},
                        (tmp / "init.log").string());
     if (rc != 0) {
       std::cerr << "textune init failed:\n" << read_text((tmp / "init.log").string());
       return 1;
     }
+    textune::models::LoadOptions lo;
+    lo.architecture = "BertForSequenceClassification";
+    lo.labels = std::vector<std::string>{"negative", "positive"};
+    auto classifier = textune::models::load_pretrained(base, lo);
+    textune::core::AtomicDirectory dir(model);
+    textune::models::save_pretrained_into(classifier, dir.staging_path());
+    textune::tokenizers::copy_tokenizer_files(base, dir.staging_path());
+    dir.commit();
   }
   std::vector<std::string> sentences;
   {

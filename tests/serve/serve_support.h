@@ -22,6 +22,7 @@
 
 #include "support/test_support.h"
 #include "textune/core/error.h"
+#include "textune/core/json.h"
 #include "textune/pipeline.h"
 #include "textune/serve/server.h"
 #include "textune/tokenizers/tokenizer.h"
@@ -308,6 +309,101 @@ inline std::string post_request(const std::string& path, const std::string& body
                                 const std::string& content_type = "application/json") {
   return "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + content_type +
          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+/// One hand-made request and the status it must get.
+struct BadRequest {
+  const char* what;
+  std::string request;  // raw bytes on the wire
+  int status;           // expected status
+};
+
+/// The malformed-input suite (46 requests): truncated JSON, wrong field types, wrong nesting depth,
+/// invalid UTF-8, NUL bytes, 10 MB bodies, an empty batch, a batch above the limit, a text above the
+/// model's maximum, unknown routes and methods. Statuses are text-embeddings-inference's
+/// (router/src/http/server.rs: 400 for bodies that are not JSON or fail validation, 422 for JSON of
+/// the wrong shape, 413 for too-large payloads and batches, 404/405 for routes). Expects a server with
+/// max_client_batch_size 4 and max_request_bytes 1 MiB; `over_long_text` must have more tokens than
+/// the model's maximum. 18 of the requests are /predict 422s.
+inline std::vector<BadRequest> malformed_requests(const std::string& over_long_text) {
+  auto post = [](const std::string& body) { return post_request("/predict", body); };
+  using core::Json;
+  const std::string ten_mb(10 << 20, 'x');
+  std::string chunked_10mb =
+      "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  for (int i = 0; i < 10; ++i) chunked_10mb += "100000\r\n" + std::string(1 << 20, 'y') + "\r\n";
+  chunked_10mb += "0\r\n\r\n";
+
+  const std::vector<BadRequest> cases = {
+      {"truncated object", post(R"({"inputs": "abc")"), 400},
+      {"truncated array", post(R"({"inputs": ["a", )"), 400},
+      {"empty body", post(""), 400},
+      {"form body", post_request("/predict", "inputs=hello", "application/x-www-form-urlencoded"), 400},
+      {"trailing garbage", post(R"({"inputs": "a"} x)"), 400},
+      {"top-level array", post(R"(["a"])"), 422},
+      {"top-level string", post(R"("a")"), 422},
+      {"no inputs", post("{}"), 422},
+      {"misspelled field", post(R"({"input": "a"})"), 422},
+      {"inputs number", post(R"({"inputs": 42})"), 422},
+      {"inputs null", post(R"({"inputs": null})"), 422},
+      {"inputs object", post(R"({"inputs": {"text": "a"}})"), 422},
+      {"inputs boolean", post(R"({"inputs": true})"), 422},
+      {"empty batch", post(R"({"inputs": []})"), 422},
+      {"three texts", post(R"({"inputs": ["a", "b", "c"]})"), 422},
+      {"three texts in a batch", post(R"({"inputs": [["a", "b", "c"]]})"), 422},
+      {"empty sequence in a batch", post(R"({"inputs": [[]]})"), 422},
+      {"depth 3", post(R"({"inputs": [[["a"]]]})"), 422},
+      {"batch mixing arrays and strings", post(R"({"inputs": [["a"], "b"]})"), 422},
+      {"number in a pair", post(R"({"inputs": ["a", 1]})"), 422},
+      {"number in a batch", post(R"({"inputs": [[1]]})"), 422},
+      {"truncate string", post(R"({"inputs": "a", "truncate": "yes"})"), 422},
+      {"raw_scores number", post(R"({"inputs": "a", "raw_scores": 1})"), 422},
+      {"empty text", post(R"({"inputs": ""})"), 400},
+      {"empty text in a batch", post(R"({"inputs": [["a"], [""]]})"), 400},
+      {"batch above the limit", post(R"({"inputs": [["a"], ["b"], ["c"], ["d"], ["e"]]})"), 413},
+      {"text above max length", post(Json{{"inputs", over_long_text}}.dump()), 413},
+      {"invalid UTF-8 in a string", post("{\"inputs\": \"caf\xc3\x28\"}"), 400},
+      {"invalid UTF-8 outside strings", post("{\"inputs\": \"a\"}\xff"), 400},
+      {"lone surrogate escape", post(R"({"inputs": "\ud800"})"), 400},
+      {"NUL byte in a string", post(std::string("{\"inputs\": \"a\0b\"}", 17)), 400},
+      {"only NUL bytes", post(std::string(64, '\0')), 400},
+      {"deeply nested", post(std::string(200000, '[') + std::string(200000, ']')), 400},
+      {"10 MB body", post(R"({"inputs": ")" + ten_mb + R"("})"), 413},
+      {"10 MB chunked body", chunked_10mb, 413},
+      {"unknown POST route", post_request("/embed", R"({"inputs": "a"})"), 404},
+      {"unknown GET route", "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404},
+      {"GET on /predict", "GET /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405},
+      {"PUT on /predict", "PUT /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", 405},
+      {"DELETE on /info", "DELETE /info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405},
+      {"POST on /health", post_request("/health", "{}"), 405},
+      {"garbage request line", "GARBAGE\r\n\r\n", 400},
+      {"URI too long", "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 414},
+      {"tokenize number", post_request("/tokenize", R"({"inputs": 5})"), 422},
+      {"tokenize empty list", post_request("/tokenize", R"({"inputs": []})"), 400},
+      {"tokenize truncated", post_request("/tokenize", R"({"inputs": )"), 400},
+  };
+  return cases;
+}
+
+/// Sends each request on its own connection and checks its status and TEI's JSON error body.
+inline void expect_statuses(int port, const std::vector<BadRequest>& cases) {
+  using core::Json;
+  ASSERT_GE(cases.size(), 30u);
+  for (const auto& c : cases) {
+    RawConnection conn(port);
+    ASSERT_TRUE(conn.connected()) << c.what;
+    conn.send(c.request);
+    const std::string response = conn.receive();
+    EXPECT_EQ(status_of(response), c.status) << c.what << "\n" << response.substr(0, 400);
+    if (status_of(response) >= 400) {
+      // TEI's error body, valid JSON even when the request held invalid UTF-8.
+      Json body;
+      ASSERT_NO_THROW(body = Json::parse(body_of(response))) << c.what << ": " << body_of(response);
+      EXPECT_TRUE(body["error"].is_string()) << c.what;
+      EXPECT_TRUE(body["error_type"].is_string()) << c.what;
+      if (c.status == 405) EXPECT_NE(response.find("Allow: "), std::string::npos) << c.what;
+    }
+  }
 }
 
 }  // namespace textune::testing

@@ -172,99 +172,17 @@ TEST(ServeServer, EveryEndpointAnswersWithTeiShapes) {
   EXPECT_NE(m->body.find("# TYPE te_request_queue_duration histogram"), std::string::npos);
 }
 
-namespace {
-
-struct BadRequest {
-  const char* what;
-  std::string request;  // raw bytes on the wire
-  int status;           // expected status
-};
-
-std::string post(const std::string& body) {
-  return post_request("/predict", body);
-}
-
-}  // namespace
-
 TEST(ServeServer, MalformedRequestsGetTheRightStatusAndTheServerCarriesOn) {
   auto pipeline = std::make_shared<FakePipeline>(16);
   ServerOptions o = small_options();
   RunningServer server(pipeline, o);
 
-  const std::string ten_mb(10 << 20, 'x');
-  std::string chunked_10mb =
-      "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
-  for (int i = 0; i < 10; ++i) chunked_10mb += "100000\r\n" + std::string(1 << 20, 'y') + "\r\n";
-  chunked_10mb += "0\r\n\r\n";
-
-  const std::vector<BadRequest> cases = {
-      {"truncated object", post(R"({"inputs": "abc")"), 400},
-      {"truncated array", post(R"({"inputs": ["a", )"), 400},
-      {"empty body", post(""), 400},
-      {"form body", post_request("/predict", "inputs=hello", "application/x-www-form-urlencoded"), 400},
-      {"trailing garbage", post(R"({"inputs": "a"} x)"), 400},
-      {"top-level array", post(R"(["a"])"), 422},
-      {"top-level string", post(R"("a")"), 422},
-      {"no inputs", post("{}"), 422},
-      {"misspelled field", post(R"({"input": "a"})"), 422},
-      {"inputs number", post(R"({"inputs": 42})"), 422},
-      {"inputs null", post(R"({"inputs": null})"), 422},
-      {"inputs object", post(R"({"inputs": {"text": "a"}})"), 422},
-      {"inputs boolean", post(R"({"inputs": true})"), 422},
-      {"empty batch", post(R"({"inputs": []})"), 422},
-      {"three texts", post(R"({"inputs": ["a", "b", "c"]})"), 422},
-      {"three texts in a batch", post(R"({"inputs": [["a", "b", "c"]]})"), 422},
-      {"empty sequence in a batch", post(R"({"inputs": [[]]})"), 422},
-      {"depth 3", post(R"({"inputs": [[["a"]]]})"), 422},
-      {"batch mixing arrays and strings", post(R"({"inputs": [["a"], "b"]})"), 422},
-      {"number in a pair", post(R"({"inputs": ["a", 1]})"), 422},
-      {"number in a batch", post(R"({"inputs": [[1]]})"), 422},
-      {"truncate string", post(R"({"inputs": "a", "truncate": "yes"})"), 422},
-      {"raw_scores number", post(R"({"inputs": "a", "raw_scores": 1})"), 422},
-      {"empty text", post(R"({"inputs": ""})"), 400},
-      {"empty text in a batch", post(R"({"inputs": [["a"], [""]]})"), 400},
-      {"batch above the limit", post(R"({"inputs": [["a"], ["b"], ["c"], ["d"], ["e"]]})"), 413},
-      {"text above max length", post(Json{{"inputs", words(20)}}.dump()), 413},
-      {"invalid UTF-8 in a string", post("{\"inputs\": \"caf\xc3\x28\"}"), 400},
-      {"invalid UTF-8 outside strings", post("{\"inputs\": \"a\"}\xff"), 400},
-      {"lone surrogate escape", post(R"({"inputs": "\ud800"})"), 400},
-      {"NUL byte in a string", post(std::string("{\"inputs\": \"a\0b\"}", 17)), 400},
-      {"only NUL bytes", post(std::string(64, '\0')), 400},
-      {"deeply nested", post(std::string(200000, '[') + std::string(200000, ']')), 400},
-      {"10 MB body", post(R"({"inputs": ")" + ten_mb + R"("})"), 413},
-      {"10 MB chunked body", chunked_10mb, 413},
-      {"unknown POST route", post_request("/embed", R"({"inputs": "a"})"), 404},
-      {"unknown GET route", "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 404},
-      {"GET on /predict", "GET /predict HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405},
-      {"PUT on /predict", "PUT /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", 405},
-      {"DELETE on /info", "DELETE /info HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 405},
-      {"POST on /health", post_request("/health", "{}"), 405},
-      {"garbage request line", "GARBAGE\r\n\r\n", 400},
-      {"URI too long", "GET /" + std::string(20000, 'a') + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 414},
-      {"tokenize number", post_request("/tokenize", R"({"inputs": 5})"), 422},
-      {"tokenize empty list", post_request("/tokenize", R"({"inputs": []})"), 400},
-      {"tokenize truncated", post_request("/tokenize", R"({"inputs": )"), 400},
-  };
-  ASSERT_GE(cases.size(), 30u);
-  for (const auto& c : cases) {
-    RawConnection conn(server.port());
-    ASSERT_TRUE(conn.connected()) << c.what;
-    conn.send(c.request);
-    const std::string response = conn.receive();
-    EXPECT_EQ(status_of(response), c.status) << c.what << "\n" << response.substr(0, 400);
-    if (status_of(response) >= 400) {
-      // TEI's error body, valid JSON even when the request held invalid UTF-8.
-      Json body;
-      ASSERT_NO_THROW(body = Json::parse(body_of(response))) << c.what << ": " << body_of(response);
-      EXPECT_TRUE(body["error"].is_string()) << c.what;
-      EXPECT_TRUE(body["error_type"].is_string()) << c.what;
-      if (c.status == 405) EXPECT_NE(response.find("Allow: "), std::string::npos) << c.what;
-    }
-  }
+  const std::vector<BadRequest> cases = malformed_requests(words(20));
+  expect_statuses(server.port(), cases);
 
   // An escaped NUL is an ordinary character: 200.
   RawConnection nul(server.port());
-  nul.send(post(R"({"inputs": "a\u0000b"})"));
+  nul.send(post_request("/predict", R"({"inputs": "a\u0000b"})"));
   EXPECT_EQ(status_of(nul.receive()), 200);
 
   // A backend failure is TEI's 424.
@@ -431,8 +349,8 @@ TEST(ServeServer, ShutdownRunsQueuedSequencesWithoutWaitingForCompanions) {
   std::vector<std::future<int>> answers;
   for (int i = 0; i < 3; ++i)
     answers.push_back(std::async(std::launch::async, [&server, i] {
-      auto r = server.client().Post("/predict", Json{{"inputs", "waiting " + std::to_string(i)}}.dump(),
-                                    "application/json");
+      auto r =
+          server.client().Post("/predict", Json{{"inputs", "waiting " + std::to_string(i)}}.dump(), "application/json");
       return r ? r->status : -1;
     }));
   auto cli = server.client();

@@ -49,8 +49,8 @@ TEST(ServeTokenize, MatchesHuggingFaceTokenizersIdsAndOffsets) {
     Json inputs = Json::array();
     for (size_t i = start; i < std::min(rows.size(), start + 32); ++i) inputs.push_back(rows[i]["text"]);
     for (bool special : {true, false}) {
-      auto r = cli.Post("/tokenize", Json{{"inputs", inputs}, {"add_special_tokens", special}}.dump(),
-                        "application/json");
+      auto r =
+          cli.Post("/tokenize", Json{{"inputs", inputs}, {"add_special_tokens", special}}.dump(), "application/json");
       ASSERT_TRUE(r);
       ASSERT_EQ(r->status, 200) << r->body;
       const Json answer = Json::parse(r->body);

@@ -1,0 +1,16 @@
+// Classify texts with a fine-tuned model through the C++ API (the README's example).
+// usage: example_classify MODEL_DIR TEXT...   prints "label<TAB>score<TAB>text" per text.
+#include <iomanip>
+#include <iostream>
+
+#include <textune/pipeline.h>
+
+int main(int argc, char** argv) {
+  if (argc < 3) return std::cerr << "usage: " << argv[0] << " MODEL_DIR TEXT...\n", 2;
+  std::shared_ptr<textune::Pipeline> classifier = textune::Pipeline::load(argv[1]);
+  std::vector<std::string> texts(argv + 2, argv + argc);
+  std::vector<textune::Prediction> predictions = classifier->predict(texts);
+  for (size_t i = 0; i < texts.size(); ++i)
+    std::cout << predictions[i].label << '\t' << std::setprecision(9) << predictions[i].score << '\t' << texts[i]
+              << '\n';
+}
