@@ -2,7 +2,8 @@
 # The main job on the data bundled in examples/: installs every dependency, builds, then trains a
 # small BERT from scratch on SST-2 sentences (bert-base-uncased vocabulary), evaluates it on the
 # SST-2 dev set, predicts two sentences, and says where the model and the plots are.
-# A few minutes on 2 cores. Output goes to $TEXTUNE_DEMO_DIR (default ./demo-output).
+# About a minute on 2 cores after the build (the first build takes about 10 minutes).
+# Output goes to $TEXTUNE_DEMO_DIR (default ./demo-output).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
@@ -13,6 +14,7 @@ OUT=${TEXTUNE_DEMO_DIR:-demo-output}
 DATA=examples/data/sst2
 rm -rf "$OUT"
 mkdir -p "$OUT"
+start=$SECONDS
 
 echo "== 1. a small BERT (2 layers, hidden 128) with the bert-base-uncased vocabulary, randomly initialised"
 "$T" init --arch bert --vocab examples/vocab/bert-base-uncased/vocab.txt --output "$OUT/init" \
@@ -36,5 +38,10 @@ echo
 echo "The fine-tuned model (transformers loads it unchanged): $OUT/model"
 echo "Plots: $OUT/model/training_curves.png (loss and accuracy against steps), $OUT/model/confusion_matrix.png,"
 echo "       $OUT/eval_confusion_matrix.png"
-echo "To fine-tune a downloaded Hugging Face checkpoint instead, run the same command with"
-echo "  --model bert-base-uncased   (a Hub id, downloaded once into the Hub cache) or --model PATH/TO/CHECKPOINT"
+echo "Demo (after the build): $((SECONDS - start)) s"
+echo
+echo "To fine-tune a downloaded Hugging Face checkpoint instead, run the same command with --model naming it:"
+echo "  $T train --model bert-base-uncased --train $DATA/train.tsv --eval $DATA/dev.tsv \\"
+echo "    --output bert-sst2 --task classification --num_train_epochs 1 --learning_rate 2e-5 \\"
+echo "    --per_device_train_batch_size 32 --warmup_ratio 0.1 --max_length 64 --group_by_length"
+echo "(a Hub id is downloaded once into the Hub cache; a local checkpoint directory works the same: --model PATH)"

@@ -249,6 +249,7 @@ struct Trainer::Impl {
   TrainingArguments args;
   StopCallback stop;
   ComputeMetrics compute_metrics;
+  FinalRecords final_records;
   torch::Device device{torch::kCPU};
 
   std::vector<tokenizers::Encoding> train_enc, eval_enc;
@@ -708,27 +709,31 @@ struct Trainer::Impl {
       result.final_metrics = last_eval;
     }
     result.best_model_checkpoint = best_model_checkpoint;
-    save_final();
+    save_final(result);
     return result;
   }
 
 
   // The final model, written atomically: a staging directory holding the model, the tokenizer and
-  // the trainer's records; the checkpoints and logs already in output_dir move into it, then it
-  // replaces output_dir in one rename.
-  void save_final() {
+  // the trainer's records; the checkpoints and logs already in output_dir move into it (but not an
+  // earlier run's files that this run writes anew, nor its FinalRecords), the caller's FinalRecords
+  // are written, then it replaces output_dir in one rename.
+  void save_final(const TrainOutput& result) {
     core::AtomicDirectory dir(args.output_dir);
     save_model_files(dir.staging_path());
     core::write_json_file(dir.file("trainer_state.json"), trainer_state(true));
     core::write_json_file(dir.file("training_args.json"), args.to_json());
+    const auto& stale = final_records.names;
     std::vector<std::pair<fs::path, fs::path>> moved;
     try {
       for (const auto& e : fs::directory_iterator(args.output_dir)) {
-        const fs::path target = fs::path(dir.staging_path()) / e.path().filename();
-        if (fs::exists(target)) continue;
+        const std::string name = e.path().filename().string();
+        const fs::path target = fs::path(dir.staging_path()) / name;
+        if (fs::exists(target) || std::find(stale.begin(), stale.end(), name) != stale.end()) continue;
         fs::rename(e.path(), target);
         moved.emplace_back(e.path(), target);
       }
+      if (final_records.write) final_records.write(dir.staging_path(), result);
       dir.commit();
     } catch (...) {
       for (auto& [from, to] : moved) {
@@ -775,6 +780,7 @@ TrainOutput Trainer::train(const std::optional<std::string>& resume_from_checkpo
 EvalOutput Trainer::evaluate() { return impl_->evaluate(); }
 void Trainer::set_stop_callback(StopCallback callback) { impl_->stop = std::move(callback); }
 void Trainer::set_compute_metrics(ComputeMetrics compute_metrics) { impl_->compute_metrics = std::move(compute_metrics); }
+void Trainer::set_final_records(FinalRecords records) { impl_->final_records = std::move(records); }
 models::PreTrainedModel Trainer::model() const { return impl_->model; }
 const TrainingArguments& Trainer::args() const { return impl_->args; }
 

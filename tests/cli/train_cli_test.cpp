@@ -2,7 +2,9 @@
 #include <filesystem>
 
 #include "../train/tiny_setup.h"
+#include "data/xlsx_helpers.h"
 #include "support/test_support.h"
+#include "textune/core/checkpoint.h"
 #include "textune/models/model.h"
 #include "textune/tokenizers/tokenizer.h"
 
@@ -22,9 +24,9 @@ class TrainCli : public ::testing::Test {
     write_text(tmp / "train.tsv", textune::testing::tiny_tsv(16));
     write_text(tmp / "dev.tsv", textune::testing::tiny_tsv(6, 50));
   }
-  std::string train_cmd(const std::string& train, const std::string& extra = "") {
-    return "train --model " + model + " --train " + train + " --output " + tmp / "out" +
-           " --max_steps 2 --per_device_train_batch_size 4 --disable_tqdm " + extra;
+  std::string train_cmd(const std::string& train, const std::string& extra = "", int max_steps = 2) {
+    return "train --model " + model + " --train " + train + " --output " + tmp / "out" + " --max_steps " +
+           std::to_string(max_steps) + " --per_device_train_batch_size 4 --disable_tqdm " + extra;
   }
   TempDir tmp;
   std::string model;
@@ -116,6 +118,58 @@ TEST_F(TrainCli, InitWritesAModelWithItsTokenizer) {
   EXPECT_NE(bad.err.find("not a multiple"), std::string::npos) << bad.err;
 }
 
+// An interrupted run continues from its checkpoint: 6 steps (dropout on, a checkpoint every 3)
+// evaluated on dev.tsv, then `--resume checkpoint-3` into the same directory ends with the same
+// weights bit for bit. The directory then holds only this run's records: resumed without --eval,
+// no evaluation report or confusion matrix of the earlier run is left; resumed with another
+// evaluation file, eval_results.json is that file's report on the final model, as `textune eval`
+// computes it.
+TEST_F(TrainCli, ResumeContinuesExactlyAndLeavesNoStaleRecords) {
+  const std::string out = tmp / "out";
+  auto weights = [&] {
+    auto w = core::CheckpointWeights::open(out);
+    std::map<std::string, torch::Tensor> m;
+    for (const auto& n : w.names()) m[n] = w.get(n).clone();
+    return m;
+  };
+  const std::string common = " --save_strategy steps --save_steps 3 --learning_rate 1e-3";
+  auto full = run_cli(train_cmd(tmp / "train.tsv", "--eval " + tmp / "dev.tsv" + common, 6));
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  ASSERT_TRUE(fs::exists(out + "/eval_results.json"));
+  ASSERT_TRUE(fs::exists(out + "/confusion_matrix.png"));
+  const auto w6 = weights();
+
+  auto resumed = run_cli(train_cmd(tmp / "train.tsv", "--resume " + out + "/checkpoint-3" + common, 6));
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(nlohmann::json::parse(resumed.out)["global_step"], 6);
+  const auto w = weights();
+  ASSERT_EQ(w.size(), w6.size());
+  for (const auto& [name, t] : w6) EXPECT_TRUE(torch::equal(t, w.at(name))) << name;
+  EXPECT_FALSE(fs::exists(out + "/eval_results.json"));
+  EXPECT_FALSE(fs::exists(out + "/confusion_matrix.png"));
+  EXPECT_TRUE(fs::exists(out + "/training_curves.png"));
+  EXPECT_TRUE(fs::is_directory(out + "/checkpoint-3"));
+  std::vector<int64_t> steps;  // the log keeps steps 1-3 of the first run and adds 4-6, once each
+  std::istringstream log(textune::testing::read_text(out + "/training_log.jsonl"));
+  for (std::string line; std::getline(log, line);) {
+    auto j = nlohmann::json::parse(line);
+    if (j.contains("loss")) steps.push_back(j["step"]);
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 2, 3, 4, 5, 6}));
+
+  write_text(tmp / "dev3.tsv", textune::testing::tiny_tsv(5, 80));
+  auto again = run_cli(train_cmd(tmp / "train.tsv", "--resume " + out + "/checkpoint-3 --eval " + tmp / "dev3.tsv" + common, 6));
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_TRUE(fs::exists(out + "/confusion_matrix.png"));
+  auto report = core::read_json_file(out + "/eval_results.json");
+  EXPECT_EQ(report["num_examples"], 5);
+  auto e = run_cli("eval --model " + out + " --data " + tmp / "dev3.tsv" + " --output " + tmp / "e.json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto j = core::Json::parse(e.out);
+  EXPECT_EQ(report["confusion_matrix"], j["confusion_matrix"]);
+  EXPECT_EQ(report["accuracy"], j["accuracy"]);
+}
+
 // ---- bad input, end to end through `train` (issue 5) ----
 
 TEST_F(TrainCli, QuotedNewlineAndBomAndStringLabelsTrain) {
@@ -123,8 +177,17 @@ TEST_F(TrainCli, QuotedNewlineAndBomAndStringLabelsTrain) {
              "\xEF\xBB\xBFtext,label\r\n\"a good\nfilm, really\",pos\r\nbad,neg\r\n\"the \"\"great\"\" plot\",pos\r\nawful,neg\r\n");
   auto r = run_cli(train_cmd(tmp / "q.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  // string labels, sorted bytewise
   auto cfg = core::read_json_file(tmp / "out/config.json");
   EXPECT_EQ(cfg["id2label"], core::Json::parse(R"({"0": "neg", "1": "pos"})"));
+  // the same reader feeds predict: the BOM is not part of the header "text", the quoted newline and
+  // the doubled quotes stay inside their field, and CRLF ends the records (4 rows, not 5)
+  auto p = run_cli("predict --model " + tmp / "out" + " --input " + tmp / "q.csv");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  std::vector<std::string> texts;
+  std::istringstream lines(p.out);
+  for (std::string line; std::getline(lines, line);) texts.push_back(nlohmann::json::parse(line)["text"]);
+  EXPECT_EQ(texts, (std::vector<std::string>{"a good\nfilm, really", "bad", "the \"great\" plot", "awful"}));
 }
 
 TEST_F(TrainCli, EmptyTextStopsWithTheRowAndColumn) {
@@ -149,12 +212,102 @@ TEST_F(TrainCli, LabelUnseenInTrainingIsNamedWithItsRow) {
   EXPECT_NE(r.err.find("row 3"), std::string::npos) << r.err;  // file line 3 (the header is row 1)
 }
 
-TEST_F(TrainCli, Latin1BytesAreADataError) {
+// "café" in Latin-1 ends in the byte 0xE9, which is not UTF-8: the file, the row, the column and the
+// byte are named, for training and for evaluation files alike.
+TEST_F(TrainCli, Latin1BytesAreADataErrorNamingFileRowAndColumn) {
   write_text(tmp / "l.csv", "text,label\ngood,pos\ncaf\xE9 bad,neg\n");
   auto r = run_cli(train_cmd(tmp / "l.csv"));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("row 3"), std::string::npos) << r.err;  // file line 3 (the header is row 1)
-  EXPECT_NE(r.err.find("UTF-8"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(tmp / "l.csv"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("row 3, column \"text\""), std::string::npos) << r.err;  // file line 3 (header: row 1)
+  EXPECT_NE(r.err.find("not valid UTF-8 (byte 0xE9"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "out/model.safetensors"));
+  ASSERT_EQ(run_cli(train_cmd(tmp / "train.tsv")).exit_code, 0);
+  auto e = run_cli("eval --model " + tmp / "out" + " --data " + tmp / "l.csv" + " --output " + tmp / "e.json");
+  EXPECT_EQ(e.exit_code, 1);
+  EXPECT_NE(e.err.find(tmp / "l.csv" + ": 1 invalid row of 2: row 3, column \"text\": not valid UTF-8"),
+            std::string::npos)
+      << e.err;
+  EXPECT_FALSE(fs::exists(tmp / "e.json"));
+}
+
+// `textune eval` on a file with a label the model was not trained on: the label and its row.
+TEST_F(TrainCli, EvalNamesALabelUnseenInTrainingAndItsRow) {
+  ASSERT_EQ(run_cli(train_cmd(tmp / "train.tsv")).exit_code, 0);
+  write_text(tmp / "dev2.tsv", "sentence\tlabel\ngood\tpos\nbad\tneg\nfine\tmeh\n");
+  auto e = run_cli("eval --model " + tmp / "out" + " --data " + tmp / "dev2.tsv");
+  EXPECT_EQ(e.exit_code, 1);
+  EXPECT_NE(e.err.find(tmp / "dev2.tsv" + ": 1 invalid row of 3: row 4, column \"label\": label \"meh\" was not in "
+                                          "the training data"),
+            std::string::npos)
+      << e.err;
+}
+
+// ---- Excel workbooks as Excel writes them (tests/data/xlsx_helpers.h) ----
+
+std::string inline_cell(const std::string& ref, const std::string& text) {
+  return "<c r=\"" + ref + "\" t=\"inlineStr\"><is><t>" + text + "</t></is></c>";
+}
+
+// Excel leaves an empty cell out of the row's XML: an absent text cell is a missing text, an absent
+// label cell a missing label, each reported with its row as Excel numbers it and its column.
+TEST_F(TrainCli, EmptyExcelCellsStopWithRowAndColumnOrAreSkipped) {
+  std::string rows = "<row r=\"1\">" + inline_cell("A1", "text") + inline_cell("B1", "label") + "</row>";
+  const std::vector<std::pair<std::string, std::string>> data = {
+      {"good film", "pos"}, {"bad plot", "neg"}, {"", "neg"}, {"fun", ""}, {"awful", "neg"}, {"great", "pos"}};
+  for (size_t i = 0; i < data.size(); ++i) {
+    const std::string r = std::to_string(i + 2);
+    rows += "<row r=\"" + r + "\">";
+    if (!data[i].first.empty()) rows += inline_cell("A" + r, data[i].first);
+    if (!data[i].second.empty()) rows += inline_cell("B" + r, data[i].second);
+    rows += "</row>";
+  }
+  textune::testing::write_workbook(tmp / "cells.xlsx", {{"Sheet1", rows}});
+  auto r = run_cli(train_cmd(tmp / "cells.xlsx"));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(tmp / "cells.xlsx" +
+                       ": 2 invalid rows of 6: row 4, column \"text\": missing text; row 5, column \"label\": missing label"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(tmp / "out/model.safetensors"));
+  auto s = run_cli(train_cmd(tmp / "cells.xlsx", "--skip-invalid"));
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_NE(s.err.find("2 invalid rows of 6: row 4"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("(skipped)"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("Training: 4 examples"), std::string::npos) << s.err;  // 6 rows less the 2
+}
+
+// Date cells become ISO dates in both of Excel's date systems: 2021-01-01 is serial 44197 in the
+// 1900 system and 44197 - 1462 = 42735 in the 1904 system (1462 days from 1900-01-01 to 1904-01-01,
+// counting Excel's fictitious 1900-02-29); 2021-01-02 is one more. Used as labels, both workbooks
+// give the same label map, and a model trained on one evaluates on the other.
+TEST_F(TrainCli, XlsxDatesIn1900And1904SystemsReadAsIsoDates) {
+  // cellXfs 1: built-in number format 14 (m/d/yyyy), a date
+  const std::string styles = R"(<cellXfs count="2"><xf numFmtId="0"/><xf numFmtId="14" applyNumberFormat="1"/></cellXfs>)";
+  auto sheet = [](int64_t first_serial) {
+    std::string rows = "<row r=\"1\">" + inline_cell("A1", "text") + inline_cell("B1", "label") + "</row>";
+    for (int i = 0; i < 8; ++i) {
+      const std::string r = std::to_string(i + 2);
+      rows += "<row r=\"" + r + "\">" + inline_cell("A" + r, textune::testing::tiny_words()[i]) + "<c r=\"B" + r +
+              "\" s=\"1\"><v>" + std::to_string(first_serial + i % 2) + "</v></c></row>";
+    }
+    return rows;
+  };
+  textune::testing::write_workbook(tmp / "d1900.xlsx", {{"S", sheet(44197)}}, {}, styles, false);
+  textune::testing::write_workbook(tmp / "d1904.xlsx", {{"S", sheet(42735)}}, {}, styles, true);
+  auto r = run_cli(train_cmd(tmp / "d1900.xlsx"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(core::read_json_file(tmp / "out/config.json")["id2label"],
+            core::Json::parse(R"({"0": "2021-01-01", "1": "2021-01-02"})"));
+  auto e = run_cli("eval --model " + tmp / "out" + " --data " + tmp / "d1904.xlsx" + " --output " + tmp / "e.json");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  auto j = nlohmann::json::parse(e.out);
+  EXPECT_EQ(j["num_examples"], 8);
+  EXPECT_EQ(j["per_class"]["2021-01-01"]["support"], 4);
+  EXPECT_EQ(j["per_class"]["2021-01-02"]["support"], 4);
+  auto d = run_cli("data -i " + tmp / "d1904.xlsx" + " --limit 2");
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(d.out, "{\"text\":\"good\",\"label\":\"2021-01-01\"}\n{\"text\":\"bad\",\"label\":\"2021-01-02\"}\n");
 }
 
 TEST_F(TrainCli, UsageErrorsExitTwo) {

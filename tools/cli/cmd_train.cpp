@@ -97,46 +97,48 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
     *last_report = eval::evaluation_report(logits, ds);
     return eval::scalar_metrics(*last_report);
   });
-  train::TrainOutput out = trainer.train(resume);
-
-  // Records and plots beside the model.
-  namespace fs = std::filesystem;
-  const std::string dir = args.output_dir;
-  core::Json state = core::read_json_file(dir + "/trainer_state.json");
+  // Records and plots beside the model, written into the final directory before it replaces the
+  // output directory; those of an earlier run (resumed or overwritten) never survive beside it.
   std::string metric = args.best_metric_key();
-  if (metric == "eval_loss" && eval_given)
-    metric = out.final_metrics.contains("eval_accuracy") ? "eval_accuracy"
-             : out.final_metrics.contains("eval_pearson") ? "eval_pearson"
-                                                          : "eval_f1";
   std::vector<std::string> plots;
-  core::Json log = core::Json::array();
-  {
-    std::ifstream in(dir + "/training_log.jsonl");
-    std::string line;
-    while (std::getline(in, line))
-      if (!line.empty()) log.push_back(core::Json::parse(line));
-  }
-  eval::plot_training_curves(log, metric, dir + "/training_curves.png");
-  plots.push_back(dir + "/training_curves.png");
-  if (eval_given && last_report->contains("confusion_matrix")) {
-    std::vector<std::string> labels;
-    for (auto it = (*last_report)["per_class"].begin(); it != (*last_report)["per_class"].end(); ++it)
-      labels.push_back(it.key());
-    eval::plot_confusion_matrix(dir + "/confusion_matrix.png",
-                                (*last_report)["confusion_matrix"].get<std::vector<std::vector<int64_t>>>(), labels);
-    plots.push_back(dir + "/confusion_matrix.png");
-  }
+  train::FinalRecords records;
+  records.names = {"training_curves.png", "confusion_matrix.png", "eval_results.json"};
+  records.write = [&](const std::string& staging, const train::TrainOutput& out) {
+    if (metric == "eval_loss" && eval_given)
+      metric = out.final_metrics.contains("eval_accuracy") ? "eval_accuracy"
+               : out.final_metrics.contains("eval_pearson") ? "eval_pearson"
+                                                            : "eval_f1";
+    core::Json log = core::Json::array();
+    {
+      std::ifstream in(staging + "/training_log.jsonl");
+      std::string line;
+      while (std::getline(in, line))
+        if (!line.empty()) log.push_back(core::Json::parse(line));
+    }
+    eval::plot_training_curves(log, metric, staging + "/training_curves.png");
+    plots.push_back("training_curves.png");
+    if (eval_given && last_report->contains("confusion_matrix")) {
+      std::vector<std::string> labels;
+      for (auto it = (*last_report)["per_class"].begin(); it != (*last_report)["per_class"].end(); ++it)
+        labels.push_back(it.key());
+      eval::plot_confusion_matrix(staging + "/confusion_matrix.png",
+                                  (*last_report)["confusion_matrix"].get<std::vector<std::vector<int64_t>>>(), labels);
+      plots.push_back("confusion_matrix.png");
+    }
+    if (eval_given) core::write_json_file(staging + "/eval_results.json", *last_report);
+  };
+  trainer.set_final_records(records);
+  train::TrainOutput out = trainer.train(resume);
+  const std::string dir = args.output_dir;
+  for (auto& p : plots) p = dir + "/" + p;
+
   core::Json summary = core::Json::object();
   summary["output_dir"] = dir;
   summary["global_step"] = out.global_step;
   summary["train_loss"] = out.training_loss;
   summary["stopped_early"] = out.stopped_early;
   summary["best_model_checkpoint"] = out.best_model_checkpoint ? core::Json(*out.best_model_checkpoint) : core::Json(nullptr);
-  if (eval_given) {
-    summary["eval"] = out.final_metrics;
-    core::Json results = *last_report;
-    core::write_json_file(dir + "/eval_results.json", results);
-  }
+  if (eval_given) summary["eval"] = out.final_metrics;
   summary["plots"] = plots;
   std::cout << summary.dump(2) << "\n";
   std::cerr << "model saved in " << dir << " (load it with `textune eval --model " << dir

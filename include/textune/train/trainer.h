@@ -93,6 +93,17 @@ struct TrainOutput {
 /// (after the step's evaluation and checkpoint). Tests use it to interrupt a run.
 using StopCallback = std::function<bool(int64_t global_step)>;
 
+/// Files a caller adds beside the final model at the end of a run (the CLI's plots and evaluation
+/// report). `write(dir, output)` writes them into `dir`, the staging directory that then replaces
+/// output_dir in one rename (core::AtomicDirectory), so they appear together with the model they
+/// describe; `dir` already holds the model, trainer_state.json and training_log.jsonl. Files with
+/// these `names` that an earlier run left in output_dir (a resumed or overwritten run) are dropped,
+/// not carried over, whether or not this run writes them again.
+struct FinalRecords {
+  std::vector<std::string> names;
+  std::function<void(const std::string& dir, const TrainOutput& output)> write;
+};
+
 /// Metrics of a model on a labelled dataset (`eval_*` keys as the Trainer logs them): eval_loss,
 /// eval_runtime, eval_samples_per_second, eval_steps_per_second, and what ComputeMetrics adds.
 struct EvalOutput {
@@ -130,8 +141,8 @@ class Trainer {
   ~Trainer();
 
   /// Runs training to the end (or early stop), writes checkpoints while it goes, then the final model
-  /// (config.json, model.safetensors, tokenizer files), trainer_state.json, eval_results.json and the
-  /// JSON-lines log (training_log.jsonl) into output_dir.
+  /// (config.json, model.safetensors, tokenizer files), trainer_state.json, training_args.json, the
+  /// JSON-lines log (training_log.jsonl) and the FinalRecords into output_dir.
   /// @param resume_from_checkpoint a checkpoint-N directory to continue from exactly.
   /// @throws textune::DataError when a checkpoint cannot be read, textune::UsageError when
   ///         output_dir is not empty and neither resuming nor overwriting.
@@ -142,6 +153,7 @@ class Trainer {
 
   void set_stop_callback(StopCallback callback);
   void set_compute_metrics(ComputeMetrics compute_metrics);
+  void set_final_records(FinalRecords records);
   models::PreTrainedModel model() const;
   const TrainingArguments& args() const;
 
