@@ -285,7 +285,10 @@ struct DisentangledSelfAttentionImpl : torch::nn::Module {
     if (relative_attention)
       scores = scores + disentangled_attention_bias(q, k, relative_pos, pos_dropout(rel_embeddings), scale_factor);
     scores = scores.view({B, num_heads, T, T}).masked_fill(mask.logical_not(), lowest_value(q.scalar_type()));
-    auto probs = dropout(torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type()));  // (B, NH, T, T)
+    // softmax in the scores' dtype as transformers (half precision upcast to float32): forcing
+    // float64 scores into float32 made the lowest value -inf and a padding query's row NaN
+    const auto softmax_dtype = at::promote_types(scores.scalar_type(), torch::kFloat32);
+    auto probs = dropout(torch::softmax(scores, -1, softmax_dtype).to(q.scalar_type()));  // (B, NH, T, T)
     auto context = torch::bmm(probs.view({B * num_heads, T, T}), v);                        // (B*NH, T, D)
     return context.view({B, num_heads, T, head_size}).permute({0, 2, 1, 3}).contiguous().view({B, T, -1});
   }

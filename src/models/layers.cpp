@@ -72,7 +72,8 @@ torch::Tensor dot_product_attention(const torch::Tensor& q, const torch::Tensor&
   // Reference path (transformers' eager_attention_forward): (B, NH, T, D) x (B, NH, D, T) -> (B, NH, T, T)
   auto scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale);
   if (bias.defined()) scores.add_(bias);
-  auto probs = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+  // float32 or wider: half precision is upcast, float64 keeps its precision
+  auto probs = torch::softmax(scores, -1, at::promote_types(scores.scalar_type(), torch::kFloat32)).to(q.scalar_type());
   if (p > 0) probs = torch::dropout(probs, p, /*train=*/true);
   return torch::matmul(probs, v);  // (B, NH, T, D)
 #endif

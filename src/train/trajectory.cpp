@@ -33,6 +33,18 @@ void record_relative_gradients(const std::vector<OptimizerParam>& params,
   }
 }
 
+/// Folds |gradient| of this step into `min_abs`, elementwise per parameter.
+void record_min_abs_gradients(const std::vector<OptimizerParam>& params, std::map<std::string, torch::Tensor>& min_abs) {
+  torch::NoGradGuard no_grad;
+  for (const auto& p : params) {
+    if (!p.param.grad().defined()) continue;
+    const torch::Tensor a = p.param.grad().abs().to(torch::kFloat64);
+    auto it = min_abs.find(p.name);
+    if (it == min_abs.end()) min_abs.emplace(p.name, a);
+    else it->second = torch::minimum(it->second, a);
+  }
+}
+
 }  // namespace
 
 models::TrajectoryResult run_trajectory(models::PreTrainedModel model, const models::ModelInputs& batch,
@@ -61,6 +73,7 @@ models::TrajectoryResult run_trajectory(models::PreTrainedModel model, const mod
   AdamW optimizer(model_parameters(*model, model->decay_parameter_names()), opt);
   optimizer.zero_grad();
   models::TrajectoryResult result;
+  result.adam_epsilon = opt.eps;
   for (int64_t step = 0; step < steps; ++step) {
     models::ModelOutputs out = model->forward(batch);
     if (!out.loss.defined()) throw DataError("the trajectory batch has no labels: the model computed no loss");
@@ -69,6 +82,7 @@ models::TrajectoryResult run_trajectory(models::PreTrainedModel model, const mod
     record_relative_gradients(optimizer.params(), result.max_relative_gradient);
     if (hook) hook(step, model);
     const double lr = schedule.lr(step);
+    if (lr > 0) record_min_abs_gradients(optimizer.params(), result.min_abs_gradient);
     optimizer.step(lr);
     optimizer.zero_grad();
     result.loss_per_step.push_back(out.loss.item<double>());
