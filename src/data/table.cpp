@@ -347,6 +347,14 @@ Table parse_json(const std::string& bytes, const std::string& source) {
   size_t first = bytes.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
   first = bytes.find_first_not_of(" \t\r\n", first);
   // Like the `datasets` json loader: a file that is not one array is read as JSON Lines.
+  if (first != std::string::npos && bytes[first] != '[' && bytes[first] != '{') {
+    // a scalar (42, "text", true): not records in either layout
+    std::string begins = bytes.substr(first, std::min<size_t>(20, bytes.size() - first));
+    if (auto nl = begins.find_first_of("\r\n"); nl != std::string::npos) begins.resize(nl);
+    throw DataError(fmt::format("{}: neither a JSON array of records nor JSON Lines (one object per line); it begins "
+                                "with {}",
+                                source, internal::sanitize_utf8(begins)));
+  }
   if (first == std::string::npos || bytes[first] != '[') {
     Table t = parse_jsonl(bytes, source);
     t.format = Format::kJson;

@@ -195,6 +195,15 @@ torch::Tensor class_weights_for(const std::string& spec, const data::Dataset& tr
 
 models::PreTrainedModel load_for_training(const std::string& model_dir, data::Dataset& train, data::Dataset* eval,
                                           uint64_t seed, const std::string& device) {
+  if (train.task == data::Task::kClassification) {
+    const auto counts = train.label_counts();
+    std::vector<size_t> present;
+    for (size_t k = 0; k < counts.size(); ++k)
+      if (counts[k] > 0) present.push_back(k);
+    if (present.size() == 1)
+      throw DataError(fmt::format("{}: the training data has only one label (\"{}\"): classification needs at least 2",
+                                  train.source, train.label_map.label(static_cast<int64_t>(present[0]))));
+  }
   models::LoadOptions lo;
   lo.task = models::TaskKind::kSequenceClassification;
   lo.seed = seed;
@@ -486,7 +495,7 @@ struct Trainer::Impl {
     std::error_code ec;
     if (!resume && fs::is_directory(args.output_dir, ec) && !fs::is_empty(args.output_dir, ec)) {
       if (!args.overwrite_output_dir)
-        throw UsageError("output directory " + args.output_dir +
+        throw DataError("output directory " + args.output_dir +
                          " exists and is not empty: use --overwrite_output_dir to replace it, or --resume to continue");
       for (const auto& c : sorted_checkpoints(args.output_dir)) fs::remove_all(c);
     }
@@ -556,9 +565,10 @@ struct Trainer::Impl {
     if (args.eval_strategy != "no" && !eval_set)
       throw UsageError("--eval_strategy " + args.eval_strategy + " needs an evaluation file (--eval FILE)");
 
-    spdlog::info("Training: {} examples, {} epochs, {} steps ({} per epoch), batch {} x {} accumulation, lr {}",
-                 train_set.size(), num_train_epochs, max_steps, steps_per_epoch, args.per_device_train_batch_size, ga,
-                 args.learning_rate);
+    auto plural = [](int64_t n, const char* word) { return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s"); };
+    spdlog::info("Training: {}, {}, {} ({} per epoch), batch {} x {} accumulation, lr {}",
+                 plural(static_cast<int64_t>(train_set.size()), "example"), plural(num_train_epochs, "epoch"),
+                 plural(max_steps, "step"), steps_per_epoch, args.per_device_train_batch_size, ga, args.learning_rate);
     core::ProgressOptions po;
     po.unit = "it";
     std::unique_ptr<core::ProgressBar> bar;

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "checks.h"
 #include "command.h"
 #include "data_options.h"
 #include "textune/core/error.h"
@@ -36,6 +37,7 @@ int run_convert(const DataCommandOptions& o) {
 }
 
 int run_data(DataCommandOptions o) {
+  check_input_file(o.input, "--input");  // exit 1 naming the path, as train and eval
   if (!o.output.empty()) return run_convert(o);
   o.data.require_labels = false;  // a preview shows unlabeled files too
   if (!o.data.label_column.empty() || o.data.task == data::Task::kRegression) o.data.require_labels = true;
@@ -55,8 +57,10 @@ int run_data(DataCommandOptions o) {
   std::string columns = fmt::format("text column \"{}\"", ds.text_column);
   if (ds.text_pair_column) columns += fmt::format(", text pair column \"{}\"", *ds.text_pair_column);
   columns += ds.label_column ? fmt::format(", label column \"{}\"", *ds.label_column) : ", no labels";
-  std::cerr << fmt::format("{} examples from {} ({}; {} rows read, {} invalid rows skipped)\n", ds.size(), o.input,
-                           columns, ds.report.num_rows, ds.report.num_invalid_rows);
+  std::cerr << fmt::format("{} example{} from {} ({}; {} row{} read, {} invalid row{} skipped)\n", ds.size(),
+                           ds.size() == 1 ? "" : "s", o.input, columns, ds.report.num_rows,
+                           ds.report.num_rows == 1 ? "" : "s", ds.report.num_invalid_rows,
+                           ds.report.num_invalid_rows == 1 ? "" : "s");
   if (ds.task == data::Task::kRegression && ds.has_labels()) {
     double lo = ds.examples.front().value, hi = lo, sum = 0;
     for (const auto& e : ds.examples) {
@@ -81,11 +85,10 @@ const CommandRegistrar kRegistrar(
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<DataCommandOptions>();
       app.add_option("--input,-i", o->input, "Dataset file (.csv .tsv .txt .jsonl .json .xlsx)")
-          ->required()
-          ->check(CLI::ExistingFile);
+          ->required();
       app.add_option("--output,-o", o->output,
                      "Convert instead: write every column of the input to this file (.xlsx .csv .tsv .jsonl .json)");
-      app.add_option("--limit", o->limit, "Print at most this many examples (0: all)");
+      app.add_option("--limit", o->limit, "Print at most this many examples (0: all)")->check(at_least(0));
       add_data_options(app, o->data);
       return [o] { return run_data(*o); };
     },

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "checks.h"
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
@@ -28,9 +29,14 @@ struct EvalCliOptions {
 };
 
 int run_eval(const EvalCliOptions& o) {
+  // every option and path is checked before the model loads
+  const torch::Device device = parse_device(o.device);
+  if (!o.output.empty()) check_output_file(o.output, "--output");
+  if (!o.plot.empty()) check_output_file(o.plot, "--plot");
+  check_input_file(o.data_file, "--data");
   const std::string dir = resolve_model_option(o.model);
   models::LoadOptions lo;
-  lo.device = torch::Device(o.device);
+  lo.device = device;
   models::PreTrainedModel model = models::load_pretrained(dir, lo);
   if (model->task() != models::TaskKind::kSequenceClassification)
     throw DataError(dir + " holds a " + model->architecture() + ", not a sequence classifier");
@@ -54,11 +60,12 @@ int run_eval(const EvalCliOptions& o) {
   core::Json report = eval::evaluation_report(logits, ds, o.threshold);
   std::cout << report.dump(2) << "\n";
   if (!o.output.empty()) core::write_json_file(o.output, report);
-  if (report.contains("confusion_matrix")) {
-    std::string plot = o.plot;
-    if (plot.empty())
-      plot = o.output.empty() ? "confusion_matrix.png"
-                              : (std::filesystem::path(o.output).replace_extension("").string() + "_confusion_matrix.png");
+  // The plot goes where it was asked for (--plot), or beside the --output report; never unasked
+  // into the current directory.
+  std::string plot = o.plot;
+  if (plot.empty() && !o.output.empty())
+    plot = std::filesystem::path(o.output).replace_extension("").string() + "_confusion_matrix.png";
+  if (report.contains("confusion_matrix") && !plot.empty()) {
     eval::plot_confusion_matrix(plot, report["confusion_matrix"].get<std::vector<std::vector<int64_t>>>(),
                                 ds.label_map.labels());
     std::cerr << "confusion matrix: " << plot << "\n";
@@ -72,15 +79,20 @@ const CommandRegistrar kRegistrar(
       auto o = std::make_shared<EvalCliOptions>();
       add_model_options(app, o->model, true, "Fine-tuned model");
       app.add_option("--data,--validation_file,--test_file", o->data_file, "Labelled data file")->required();
-      app.add_option("--output", o->output, "Also write the JSON report to this file");
+      app.add_option("--output", o->output,
+                     "Also write the JSON report to this file (its directory must exist)");
       app.add_option("--plot", o->plot,
-                     "Confusion matrix PNG (default: OUTPUT_confusion_matrix.png, or ./confusion_matrix.png)");
-      app.add_option("--per_device_eval_batch_size,--batch-size,--batch_size", o->batch_size)->capture_default_str();
+                     "Confusion matrix PNG (default with --output: OUTPUT_confusion_matrix.png beside it; "
+                     "without --output or --plot: no plot)");
+      app.add_option("--per_device_eval_batch_size,--batch-size,--batch_size", o->batch_size)
+          ->capture_default_str()
+          ->check(at_least(1));
       app.add_option_function<size_t>("--max_length,--max-length", [o](const size_t& v) { o->max_length = v; },
-                                      "Truncate inputs to N tokens (default: the model's maximum)");
+                                      "Truncate inputs to N tokens (default: the model's maximum)")
+          ->check(at_least(1));
       app.add_option("--threshold", o->threshold, "Multi-label: probability at which a label is predicted")
           ->capture_default_str();
-      app.add_option("--device", o->device)->capture_default_str();
+      app.add_option("--device", o->device, device_help())->capture_default_str();
       DataOptionGroups groups;
       groups.task = false;  // the model's problem_type decides
       add_data_options(app, o->data, groups);

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "checks.h"
 #include "command.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
@@ -19,7 +20,7 @@ struct InitCliOptions {
   std::string arch = "bert", vocab, output;
   int64_t layers = 12, hidden = 768, heads = 12, intermediate = 0, max_position = 512;
   double dropout = 0.1;
-  bool cased = false;
+  bool cased = false, overwrite_output_dir = false;
   uint64_t seed = 42;
 };
 
@@ -42,6 +43,9 @@ int run_init(const InitCliOptions& o) {
   if (o.arch != "bert") throw UsageError("--arch: only bert is supported, not \"" + o.arch + "\"");
   if (o.hidden % o.heads != 0)
     throw UsageError(fmt::format("--hidden {} is not a multiple of --heads {}", o.hidden, o.heads));
+  // A directory that holds anything (a fine-tuned model, notes) is never replaced unasked.
+  check_output_dir(o.output, o.overwrite_output_dir);
+  check_input_file(o.vocab, "--vocab");
   int64_t pad_id = 0;
   const int64_t vocab_size = count_vocab(o.vocab, &pad_id);
   core::Json cfg = core::Json::object();
@@ -72,8 +76,8 @@ int run_init(const InitCliOptions& o) {
   dir.commit();
   int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
-  std::cerr << fmt::format("initialised a BERT of {} layers, hidden {}, {} heads, vocabulary {} ({:.1f}M parameters) in {}\n",
-                           o.layers, o.hidden, o.heads, vocab_size, params / 1e6, o.output);
+  std::cerr << fmt::format("initialised a BERT of {} layer{}, hidden {}, {} head{}, vocabulary {} ({:.1f}M parameters) in {}\n",
+                           o.layers, o.layers == 1 ? "" : "s", o.hidden, o.heads, o.heads == 1 ? "" : "s", vocab_size, params / 1e6, o.output);
   return 0;
 }
 
@@ -83,17 +87,19 @@ const CommandRegistrar kRegistrar(
       auto o = std::make_shared<InitCliOptions>();
       app.add_option("--arch", o->arch, "Architecture")->check(CLI::IsMember({"bert"}))->capture_default_str();
       app.add_option("--vocab", o->vocab, "WordPiece vocab.txt")->required();
-      app.add_option("--output,--output_dir", o->output, "Directory to create")->required();
-      app.add_option("--layers,--num_hidden_layers", o->layers)->capture_default_str()->check(CLI::PositiveNumber);
-      app.add_option("--hidden,--hidden_size", o->hidden)->capture_default_str()->check(CLI::PositiveNumber);
-      app.add_option("--heads,--num_attention_heads", o->heads)->capture_default_str()->check(CLI::PositiveNumber);
-      app.add_option("--intermediate,--intermediate_size", o->intermediate, "Default: 4 x hidden");
+      app.add_option("--output,--output_dir", o->output, "Directory to create (refused if it exists and is not empty)")
+          ->required();
+      app.add_flag("--overwrite_output_dir", o->overwrite_output_dir, "Replace a non-empty output directory");
+      app.add_option("--layers,--num_hidden_layers", o->layers)->capture_default_str()->check(at_least(1));
+      app.add_option("--hidden,--hidden_size", o->hidden)->capture_default_str()->check(at_least(1));
+      app.add_option("--heads,--num_attention_heads", o->heads)->capture_default_str()->check(at_least(1));
+      app.add_option("--intermediate,--intermediate_size", o->intermediate, "Default: 4 x hidden")->check(at_least(0));
       app.add_option("--max-position,--max_position_embeddings", o->max_position)
           ->capture_default_str()
-          ->check(CLI::PositiveNumber);
+          ->check(at_least(1));
       app.add_option("--dropout", o->dropout, "hidden and attention dropout")->capture_default_str();
       app.add_flag("--cased", o->cased, "Keep case (default: lowercase, as bert-base-uncased)");
-      app.add_option("--seed", o->seed)->capture_default_str();
+      app.add_option("--seed", o->seed)->capture_default_str()->check(at_least(0));
       return [o] { return run_init(*o); };
     },
     15);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "checks.h"
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
@@ -41,11 +42,28 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 int run_predict(const PredictCliOptions& o) {
   if (o.input.empty() == o.texts.empty()) throw UsageError("give either --input FILE or texts as arguments");
+  // every option, path and text is checked before the model loads
+  parse_device(o.device);
+  if (!o.output.empty()) check_output_file(o.output, "--output");
+  if (!o.input.empty()) check_input_file(o.input, "--input");
+  // the data loader's rule (and serve's 400): a text must not be empty or only whitespace
+  for (size_t i = 0; i < o.texts.size(); ++i)
+    if (o.texts[i].find_first_not_of(" \t\r\n\f\v") == std::string::npos)
+      throw DataError(fmt::format("text {} of {} is empty{}", i + 1, o.texts.size(),
+                                  o.texts[i].empty() ? "" : " (only whitespace)"));
   PipelineOptions po;
   po.device = o.device;
   po.batch_size = o.batch_size;
   po.max_length = o.max_length;
-  auto pipe = Pipeline::load(resolve_model_option(o.model), po);
+  const std::string dir = resolve_model_option(o.model);
+  std::shared_ptr<Pipeline> pipe;
+  try {
+    pipe = Pipeline::load(dir, po);
+  } catch (const DataError& e) {  // name the model directory when the message does not
+    const std::string what = e.what();
+    if (what.find(dir) != std::string::npos) throw;
+    throw DataError(dir + ": " + what);
+  }
 
   std::vector<std::string> texts = o.texts;
   std::vector<std::string> pairs;
@@ -111,13 +129,17 @@ const CommandRegistrar kRegistrar(
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<PredictCliOptions>();
       add_model_options(app, o->model, true, "Fine-tuned model");
-      app.add_option("--input,--test_file", o->input, "File of texts (CSV/TSV/JSONL/JSON/xlsx)");
+      app.add_option("--input,--test_file", o->input, "File of texts (CSV/TSV/JSONL/JSON/xlsx) with a header row naming a text column "
+                     "(or --no-header --text-column 0: one text per line)");
       app.add_option("texts", o->texts, "Texts to classify");
       app.add_option("--output", o->output, "Write predictions here: .jsonl (default format) or .csv");
-      app.add_option("--per_device_eval_batch_size,--batch-size,--batch_size", o->batch_size)->capture_default_str();
+      app.add_option("--per_device_eval_batch_size,--batch-size,--batch_size", o->batch_size)
+          ->capture_default_str()
+          ->check(at_least(1));
       app.add_option_function<size_t>("--max_length,--max-length", [o](const size_t& v) { o->max_length = v; },
-                                      "Truncate inputs to N tokens (default: the model's maximum)");
-      app.add_option("--device", o->device)->capture_default_str();
+                                      "Truncate inputs to N tokens (default: the model's maximum)")
+          ->check(at_least(1));
+      app.add_option("--device", o->device, device_help())->capture_default_str();
       DataOptionGroups groups;
       groups.task = false;
       groups.labels = false;

@@ -1,14 +1,17 @@
 // `textune train --model DIR --train FILE [--eval FILE] --output DIR --task ... [options]`:
 // fine-tunes a sequence classifier (transformers' run_classification.py / run_glue.py, in C++).
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include <fmt/format.h>
 
+#include "checks.h"
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
+#include "textune/core/checkpoint.h"
 #include "textune/core/error.h"
 #include "textune/core/json.h"
 #include "textune/eval/evaluate.h"
@@ -26,6 +29,73 @@ struct TrainCliOptions {
   data::DataOptions data;
   train::TrainingArguments args;
 };
+
+// SIGINT / SIGTERM during training: the handler only records the signal; the step in progress
+// (and its evaluation) finishes, then the stop callback throws Interrupted before anything more is
+// written. A second signal kills at once (SA_RESETHAND).
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void record_signal(int sig) { g_signal = sig; }
+
+struct Interrupted {
+  int signal;
+  int64_t step;
+};
+
+// Handlers installed for the lifetime of the object, the previous ones restored after.
+class InterruptHandlers {
+ public:
+  InterruptHandlers() {
+    struct sigaction sa {};
+    sa.sa_handler = record_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptHandlers() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  InterruptHandlers(const InterruptHandlers&) = delete;
+  InterruptHandlers& operator=(const InterruptHandlers&) = delete;
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// The metric names an evaluation of `train_set`'s task gives (eval::scalar_metrics of a report on
+// a few examples with zero logits) plus "loss": --metric_for_best_model must be one of them, with
+// or without the "eval_" prefix (transformers' Trainer accepts both).
+void check_metric_name(const train::TrainingArguments& args, const data::Dataset& train_set) {
+  data::Dataset probe = train_set;
+  probe.examples.resize(std::min<size_t>(probe.examples.size(), 4));
+  const int64_t outputs = static_cast<int64_t>(probe.num_labels());
+  const core::Json metrics = eval::scalar_metrics(
+      eval::evaluation_report(torch::zeros({static_cast<int64_t>(probe.size()), outputs}), probe));
+  std::vector<std::string> names = {"loss"};
+  for (auto it = metrics.begin(); it != metrics.end(); ++it) names.push_back(it.key());
+  const std::string key = args.best_metric_key();
+  for (const auto& n : names)
+    if (key == "eval_" + n) return;
+  std::string list;
+  for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+  throw UsageError("--metric_for_best_model " + args.metric_for_best_model + ": not a metric of " +
+                   data::problem_type(train_set.task) + " (one of: " + list + ")");
+}
+
+// --max_length must fit the model's position embeddings, read from config.json before loading the
+// weights (RoBERTa's positions start after padding_idx: max_position_embeddings - 2 tokens).
+void check_max_length(const train::TrainingArguments& args, const std::string& model_dir) {
+  if (!args.max_length) return;
+  const core::Json cfg = core::read_model_config(model_dir);
+  const std::string type = cfg.value("model_type", "");
+  if (type == "modernbert" || !cfg.contains("max_position_embeddings") || !cfg["max_position_embeddings"].is_number())
+    return;
+  int64_t max = cfg["max_position_embeddings"].get<int64_t>();
+  if (type == "roberta" || type == "xlm-roberta") max -= 2;
+  if (static_cast<int64_t>(*args.max_length) > max)
+    throw UsageError(fmt::format("--max_length {} is longer than the model allows ({})", *args.max_length, max));
+}
 
 int run_train(const CLI::App& app, TrainCliOptions& o) {
   core::Json config;
@@ -66,6 +136,10 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   if (eval_given && !strategy_given) args.eval_strategy = "epoch";
   if (!eval_given && args.eval_strategy != "no")
     throw UsageError("--eval_strategy " + args.eval_strategy + " needs an evaluation file (--eval FILE)");
+  // transformers: eval_steps unset falls back to logging_steps; an explicit 0 or less is an error
+  if ((app.count("--eval_steps") > 0 || (config_ptr && config.contains("eval_steps"))) && args.eval_steps <= 0)
+    throw UsageError("--eval_steps must be >= 1, not " + std::to_string(args.eval_steps) +
+                     " (leave it out to evaluate every --logging_steps)");
   if (args.eval_strategy == "steps" && args.eval_steps <= 0) args.eval_steps = args.logging_steps;
   const bool save_given = app.count("--save_strategy") > 0 || (config_ptr && config.contains("save_strategy"));
   if (args.load_best_model_at_end && !save_given) {
@@ -73,21 +147,32 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
     if (args.eval_strategy == "steps") args.save_steps = args.eval_steps;
   }
   args.validate();
+  // Everything is checked before the model loads (which may mean a download): the options, the
+  // device, the output directory, the data files and the metric for the best model.
+  parse_device(args.device);
+  if (args.max_length && *args.max_length < 1) throw UsageError("--max_length must be >= 1");
 
   std::optional<std::string> resume;
   if (o.resume) {
     resume = o.resume->empty() ? train::last_checkpoint(args.output_dir) : o.resume;
     if (!resume) throw UsageError("--resume: no checkpoint-N directory in " + args.output_dir);
+  } else {
+    check_output_dir(args.output_dir, args.overwrite_output_dir, ", or --resume to continue");
   }
+  if (!args.class_weights.empty() && args.class_weights != "auto") check_input_file(args.class_weights, "--class-weights");
 
-  const std::string model_dir = resolve_model_option(o.model);
   data::DataOptions dopt = o.data;
   dopt.require_labels = true;
+  check_input_file(o.train_file, "--train");
+  if (eval_given) check_input_file(o.eval_file, "--eval");
   data::Dataset train_set = data::load_dataset(o.train_file, dopt);
   std::optional<data::Dataset> eval_set;
   if (eval_given)
     eval_set = data::load_dataset(o.eval_file, dopt,
                                   train_set.task == data::Task::kRegression ? nullptr : &train_set.label_map);
+  if (eval_given && !args.metric_for_best_model.empty()) check_metric_name(args, train_set);
+  const std::string model_dir = resolve_model_option(o.model);
+  check_max_length(args, model_dir);
   models::PreTrainedModel model =
       train::load_for_training(model_dir, train_set, eval_set ? &*eval_set : nullptr, args.seed, args.device);
   auto tokenizer = tokenizers::Tokenizer::from_dir(model_dir);
@@ -129,7 +214,24 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
     if (eval_given) core::write_json_file(staging + "/eval_results.json", *last_report);
   };
   trainer.set_final_records(records);
-  train::TrainOutput out = trainer.train(resume);
+  trainer.set_stop_callback([](int64_t step) -> bool {
+    if (g_signal) throw Interrupted{static_cast<int>(g_signal), step};
+    return false;
+  });
+  train::TrainOutput out;
+  try {
+    InterruptHandlers handlers;
+    out = trainer.train(resume);
+  } catch (const Interrupted& i) {
+    const auto checkpoint = train::last_checkpoint(args.output_dir);
+    std::cerr << "\n"
+              << fmt::format("training interrupted ({}) at step {}, before the final model was written to {}; ",
+                             i.signal == SIGINT ? "SIGINT" : "SIGTERM", i.step, args.output_dir)
+              << (checkpoint ? "`textune train ... --resume` continues from the last checkpoint, " + *checkpoint
+                             : std::string("no checkpoint was saved yet, so --resume has nothing to continue from"))
+              << "\n";
+    return 128 + i.signal;
+  }
   const std::string dir = args.output_dir;
   for (auto& p : plots) p = dir + "/" + p;
 

@@ -25,7 +25,6 @@ void add_data_options(CLI::App& app, data::DataOptions& o, DataOptionGroups grou
         ->group(group);
     app.add_option("--label-names,--label_names", o.label_names_file,
                    "File with one label name per line: integer labels are ids into it (e.g. THUCNews class.txt)")
-        ->check(CLI::ExistingFile)
         ->group(group);
   }
   if (groups.task)

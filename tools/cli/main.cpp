@@ -37,6 +37,20 @@ int main(int argc, char** argv) {
     runs[sub] = spec.setup(*sub);
   }
 
+  // The first argument that is not an option names the command (the global options are flags).
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.empty() || arg[0] == '-') continue;
+    if (std::none_of(registry.begin(), registry.end(), [&](const cli::CommandSpec& s) { return s.name == arg; })) {
+      std::string names;
+      for (const auto& spec : registry) names += (names.empty() ? "" : ", ") + spec.name;
+      std::cerr << "error: unknown command \"" << arg << "\" (commands: " << names
+                << ")\n(run `textune --help` or `textune COMMAND --help`)\n";
+      return kExitUsageError;
+    }
+    break;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -57,6 +71,7 @@ int main(int argc, char** argv) {
     return kExitUsageError;
   } catch (const Error& e) {
     std::cerr << "error: " << e.what() << "\n";
+    if (e.exit_code() == kExitUsageError) std::cerr << "(run `textune --help` or `textune COMMAND --help`)\n";
     return e.exit_code();
   } catch (const c10::Error& e) {
     std::cerr << "error: " << e.what_without_backtrace() << "\n";

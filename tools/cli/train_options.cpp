@@ -1,13 +1,15 @@
 // Training options, declared once. See train_options.h.
 #include "train_options.h"
 
+#include "checks.h"
+
 namespace textune::cli {
 namespace {
 
 template <typename T>
-void optional_option(CLI::App& app, const std::string& name, std::optional<T>& target, const std::string& help,
-                     const std::string& group) {
-  app.add_option_function<T>(name, [&target](const T& v) { target = v; }, help)->group(group);
+CLI::Option* optional_option(CLI::App& app, const std::string& name, std::optional<T>& target, const std::string& help,
+                             const std::string& group) {
+  return app.add_option_function<T>(name, [&target](const T& v) { target = v; }, help)->group(group);
 }
 
 }  // namespace
@@ -36,12 +38,14 @@ void add_training_arguments(CLI::App& app, train::TrainingArguments& a) {
   app.add_option("--lr_scheduler_type", a.lr_scheduler_type)
       ->check(CLI::IsMember({"linear", "cosine", "constant", "constant_with_warmup"}))
       ->capture_default_str()->group(g);
-  app.add_option("--seed", a.seed)->capture_default_str()->group(g);
-  optional_option(app, "--data_seed", a.data_seed, "Seed of the data order (default: --seed)", g);
+  app.add_option("--seed", a.seed)->capture_default_str()->check(at_least(0))->group(g);
+  optional_option(app, "--data_seed", a.data_seed, "Seed of the data order (default: --seed)", g)->check(at_least(0));
   app.add_option("--eval_strategy,--evaluation_strategy", a.eval_strategy,
                  "no, steps or epoch (default: epoch when --eval is given)")
       ->check(CLI::IsMember({"no", "steps", "epoch"}))->group(g);
-  app.add_option("--eval_steps", a.eval_steps, "Evaluate every N steps (eval_strategy steps)")->group(g);
+  app.add_option("--eval_steps", a.eval_steps, "Evaluate every N steps (eval_strategy steps; default: --logging_steps)")
+      ->check(at_least(1))
+      ->group(g);
   app.add_option("--save_strategy", a.save_strategy, "no, steps or epoch")
       ->check(CLI::IsMember({"no", "steps", "epoch"}))->capture_default_str()->group(g);
   app.add_option("--save_steps", a.save_steps, "Save a checkpoint every N steps")->capture_default_str()->group(g);
@@ -58,14 +62,15 @@ void add_training_arguments(CLI::App& app, train::TrainingArguments& a) {
   app.add_flag("--group_by_length", a.group_by_length, "Batch examples of similar length (less padding)")->group(g);
   app.add_option("--label_smoothing_factor", a.label_smoothing_factor)->capture_default_str()->group(g);
   app.add_flag("--bf16", a.bf16, "bf16 autocast (CUDA)")->group(g);
-  app.add_option("--device", a.device, "cpu, cuda, cuda:1")->capture_default_str()->group(g);
+  app.add_option("--device", a.device, device_help())->capture_default_str()->group(g);
   app.add_option_function<size_t>(
          "--max_length,--max_seq_length,--max-length", [&a](const size_t& v) { a.max_length = v; },
          "Truncate inputs to N tokens (default: the model's maximum)")
+      ->check(at_least(1))
       ->group(g);
   app.add_flag("--dataloader_drop_last", a.dataloader_drop_last)->group(g);
   app.add_option("--class-weights,--class_weights", a.class_weights,
-                 "auto (n / (classes * count)) or a JSON file {label: weight}")
+                 "auto (n / (classes * count)) or a JSON file {\"label\": weight, ...} (or [w0, w1, ...] in id order)")
       ->group(g);
   app.add_flag("--disable_tqdm", a.disable_tqdm, "No progress bar")->group(g);
 }

@@ -1,0 +1,103 @@
+// Checks shared by the subcommands, run before anything is loaded: integer option ranges, the
+// --device, files named by options and output paths. Bad values are textune::UsageError (exit 2);
+// a missing or unreadable input file is textune::DataError (exit 1), as in every command.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "textune/core/error.h"
+
+namespace textune::cli {
+
+/// A CLI11 validator for an integer option that must be >= `min`. It checks the text before CLI11
+/// converts it, so "-5" for an unsigned option is "must be >= 0" instead of wrapping to 2^64 - 5.
+inline CLI::Validator at_least(long long min) {
+  return CLI::Validator(
+      [min](std::string& s) -> std::string {
+        const std::string expected = fmt::format("must be an integer >= {}, not \"{}\"", min, s);
+        if (s.empty()) return expected;
+        size_t pos = 0;
+        try {
+          const long long v = std::stoll(s, &pos);
+          if (pos != s.size()) return expected;
+          if (v < min) return fmt::format("must be >= {}, not {}", min, s);
+        } catch (const std::out_of_range&) {
+          if (s[0] == '-') return fmt::format("must be >= {}, not {}", min, s);  // a huge positive is fine
+        } catch (const std::exception&) {
+          return expected;
+        }
+        return {};
+      },
+      fmt::format(">= {}", min), fmt::format("AT_LEAST_{}", min));
+}
+
+/// The devices this build can run on, for messages: "cpu", plus "cuda, cuda:0..N-1" when
+/// torch::cuda::is_available().
+inline std::string usable_devices() {
+  std::string s = "cpu";
+  if (torch::cuda::is_available()) {
+    const auto n = torch::cuda::device_count();
+    s += n > 1 ? fmt::format(", cuda, cuda:0 to cuda:{}", n - 1) : ", cuda, cuda:0";
+  }
+  return s;
+}
+
+/// The help text of --device.
+inline std::string device_help() { return "Device to run on: cpu, cuda or cuda:N (usable here: " + usable_devices() + ")"; }
+
+/// Parses --device and checks that this build and machine can use it.
+/// @throws textune::UsageError naming the device and the usable ones.
+inline torch::Device parse_device(const std::string& name) {
+  auto bad = [&] { return UsageError("--device " + name + ": not usable here (usable devices: " + usable_devices() + ")"); };
+  std::optional<torch::Device> d;
+  try {
+    d = torch::Device(name);
+  } catch (const std::exception&) {
+    throw bad();
+  }
+  if (d->is_cpu()) return *d;
+  if (!d->is_cuda() || !torch::cuda::is_available()) throw bad();
+  if (d->has_index() && d->index() >= static_cast<int>(torch::cuda::device_count())) throw bad();
+  return *d;
+}
+
+/// An input file named by `option`: it must exist and be a regular file.
+/// @throws textune::DataError naming the option and the path.
+inline void check_input_file(const std::string& path, const std::string& option) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw DataError(fmt::format("{} {}: is a directory, not a file", option, path));
+  if (!std::filesystem::exists(path, ec)) throw DataError(fmt::format("{} {}: no such file", option, path));
+}
+
+/// An output file named by `option`: not a directory, and its directory must exist (it is not
+/// created: a typo in a path should not build a tree of directories).
+/// @throws textune::UsageError for a directory; textune::DataError for a missing parent directory.
+inline void check_output_file(const std::string& path, const std::string& option) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec))
+    throw UsageError(fmt::format("{} {}: is a directory; give a file name", option, path));
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty() && !fs::is_directory(parent, ec))
+    throw DataError(fmt::format("{} {}: the directory {} does not exist", option, path, parent.string()));
+}
+
+/// Refuses to replace a non-empty existing directory unless `overwrite` (transformers' check on
+/// output_dir). @throws textune::DataError naming the directory and --overwrite_output_dir.
+inline void check_output_dir(const std::string& dir, bool overwrite, const std::string& alternative = "") {
+  std::error_code ec;
+  if (overwrite || !std::filesystem::exists(dir, ec)) return;
+  if (!std::filesystem::is_directory(dir, ec)) throw DataError("output " + dir + " exists and is not a directory");
+  if (!std::filesystem::is_empty(dir, ec))
+    throw DataError("output directory " + dir + " exists and is not empty: use --overwrite_output_dir to replace it" +
+                    alternative);
+}
+
+}  // namespace textune::cli
