@@ -40,7 +40,7 @@ TEST(CliData, InvalidRowsExitOneWithTheReportOrAreSkipped) {
   auto s = run_cli("data -i " + tmp / "bad.csv" + " --skip-invalid");
   EXPECT_EQ(s.exit_code, 0) << s.err;
   EXPECT_EQ(s.out, "{\"text\":\"ok\",\"label\":1}\n");
-  EXPECT_NE(s.err.find("1 invalid rows skipped"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("1 invalid row skipped"), std::string::npos) << s.err;
 }
 
 TEST(CliData, ConvertsToXlsxAndReadsItBack) {

@@ -217,10 +217,11 @@ TEST_F(TrainerTest, XlsxAndCsvCopiesGiveIdenticalMetrics) {
   EXPECT_TRUE(metrics[0].contains("eval_accuracy"));
 }
 
-TEST_F(TrainerTest, NonEmptyOutputWithoutResumeIsUsageError) {
+// A directory holding files is refused as a data error (exit 1, as `textune init` refuses it).
+TEST_F(TrainerTest, NonEmptyOutputWithoutResumeIsRefused) {
   fs::create_directories(tmp / "busy");
   textune::testing::write_text(tmp / "busy/keep.txt", "x");
-  EXPECT_THROW(make(base_args(tmp / "busy"))->train(), UsageError);
+  EXPECT_THROW(make(base_args(tmp / "busy"))->train(), DataError);
   EXPECT_TRUE(fs::exists(tmp / "busy/keep.txt"));
 }
 
