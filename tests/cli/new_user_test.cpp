@@ -19,7 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 class NewUser : public ::testing::Test {
  protected:
@@ -29,8 +31,8 @@ class NewUser : public ::testing::Test {
     write_text(tmp / "train.tsv", textune::testing::tiny_tsv(8));
   }
   std::string train_cmd(const std::string& extra, int max_steps = 1) {
-    return "train --model " + model + " --train " + tmp / "train.tsv" + " --output " + tmp / "out" +
-           " --max_steps " + std::to_string(max_steps) + " --per_device_train_batch_size 4 --disable_tqdm " + extra;
+    return "train --model " + model + " --train " + tmp / "train.tsv" + " --output " + tmp / "out" + " --max_steps " +
+           std::to_string(max_steps) + " --per_device_train_batch_size 4 --disable_tqdm " + extra;
   }
   // A fine-tuned model in tmp/out (1 step).
   void train_once() { ASSERT_EQ(run_cli(train_cmd("")).exit_code, 0); }
@@ -163,7 +165,8 @@ TEST_F(NewUser, InterruptedTrainingStopsCleanlyAndNamesTheCheckpoint) {
     ASSERT_TRUE(fs::exists(rc));
     const std::string e = read_text(err);
     EXPECT_EQ(std::stoi(read_text(rc)), 128 + sig) << e;
-    EXPECT_TRUE(contains(e, sig == SIGINT ? "training interrupted (SIGINT) at step " : "training interrupted (SIGTERM)"))
+    EXPECT_TRUE(
+        contains(e, sig == SIGINT ? "training interrupted (SIGINT) at step " : "training interrupted (SIGTERM)"))
         << e;
     // one line, the last, says it all
     const size_t at = e.rfind("training interrupted");
@@ -172,7 +175,7 @@ TEST_F(NewUser, InterruptedTrainingStopsCleanlyAndNamesTheCheckpoint) {
     EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << e;
     EXPECT_TRUE(contains(line, "--resume")) << e;
     EXPECT_TRUE(contains(line, out + "/checkpoint-")) << e;
-    EXPECT_FALSE(fs::exists(out + "/model.safetensors"));     // no final model
+    EXPECT_FALSE(fs::exists(out + "/model.safetensors"));  // no final model
     EXPECT_FALSE(fs::exists(out + "/config.json"));
     // and --resume continues from it (to a nearby step, to finish fast)
   }

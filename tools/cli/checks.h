@@ -3,8 +3,8 @@
 // a missing or unreadable input file is textune::DataError (exit 1), as in every command.
 #pragma once
 
-#include <CLI/CLI.hpp>
 #include <torch/torch.h>
+#include <CLI/CLI.hpp>
 
 #include <filesystem>
 #include <string>
@@ -49,12 +49,16 @@ inline std::string usable_devices() {
 }
 
 /// The help text of --device.
-inline std::string device_help() { return "Device to run on: cpu, cuda or cuda:N (usable here: " + usable_devices() + ")"; }
+inline std::string device_help() {
+  return "Device to run on: cpu, cuda or cuda:N (usable here: " + usable_devices() + ")";
+}
 
 /// Parses --device and checks that this build and machine can use it.
 /// @throws textune::UsageError naming the device and the usable ones.
 inline torch::Device parse_device(const std::string& name) {
-  auto bad = [&] { return UsageError("--device " + name + ": not usable here (usable devices: " + usable_devices() + ")"); };
+  auto bad = [&] {
+    return UsageError("--device " + name + ": not usable here (usable devices: " + usable_devices() + ")");
+  };
   std::optional<torch::Device> d;
   try {
     d = torch::Device(name);

@@ -34,7 +34,9 @@ struct TrainCliOptions {
 // (and its evaluation) finishes, then the stop callback throws Interrupted before anything more is
 // written. A second signal kills at once (SA_RESETHAND).
 volatile std::sig_atomic_t g_signal = 0;
-extern "C" void record_signal(int sig) { g_signal = sig; }
+extern "C" void record_signal(int sig) {
+  g_signal = sig;
+}
 
 struct Interrupted {
   int signal;
@@ -60,7 +62,8 @@ class InterruptHandlers {
   InterruptHandlers& operator=(const InterruptHandlers&) = delete;
 
  private:
-  struct sigaction old_int_ {}, old_term_ {};
+  struct sigaction old_int_ {
+  }, old_term_{};
 };
 
 // The metric names an evaluation of `train_set`'s task gives (eval::scalar_metrics of a report on
@@ -70,8 +73,8 @@ void check_metric_name(const train::TrainingArguments& args, const data::Dataset
   data::Dataset probe = train_set;
   probe.examples.resize(std::min<size_t>(probe.examples.size(), 4));
   const int64_t outputs = static_cast<int64_t>(probe.num_labels());
-  const core::Json metrics = eval::scalar_metrics(
-      eval::evaluation_report(torch::zeros({static_cast<int64_t>(probe.size()), outputs}), probe));
+  const core::Json metrics =
+      eval::scalar_metrics(eval::evaluation_report(torch::zeros({static_cast<int64_t>(probe.size()), outputs}), probe));
   std::vector<std::string> names = {"loss"};
   for (auto it = metrics.begin(); it != metrics.end(); ++it) names.push_back(it.key());
   const std::string key = args.best_metric_key();
@@ -159,7 +162,8 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   } else {
     check_output_dir(args.output_dir, args.overwrite_output_dir, ", or --resume to continue");
   }
-  if (!args.class_weights.empty() && args.class_weights != "auto") check_input_file(args.class_weights, "--class-weights");
+  if (!args.class_weights.empty() && args.class_weights != "auto")
+    check_input_file(args.class_weights, "--class-weights");
 
   data::DataOptions dopt = o.data;
   dopt.require_labels = true;
