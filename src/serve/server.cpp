@@ -137,6 +137,32 @@ void set_json(httplib::Response& res, int status, const std::string& body) {
   res.set_content(body, "application/json");
 }
 
+/// Whether every Content-Length header of `req` is a non-negative decimal integer (RFC 9110 section
+/// 8.6: `Content-Length = 1*DIGIT`) and all of them agree. cpp-httplib 0.11 reads the value with
+/// strtoull, which takes "-5" for 2^64 - 5 (a 413) and "abc" for 0, so the check is ours.
+bool content_length_valid(const httplib::Request& req) {
+  const auto range = req.headers.equal_range("Content-Length");
+  for (auto it = range.first; it != range.second; ++it) {
+    const std::string& v = it->second;
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) return false;
+    if (v != range.first->second) return false;
+  }
+  return true;
+}
+
+/// Makes the connection headers of `res` one consistent set (RFC 9112 section 9.6): when a handler or
+/// cpp-httplib said `Connection: close`, a single `Connection: close` and no `Keep-Alive` (httplib
+/// 0.11 adds `Keep-Alive` whenever the request did not ask to close, whatever the handler set).
+void settle_connection_headers(httplib::Response& res) {
+  bool close = false;
+  const auto range = res.headers.equal_range("Connection");
+  for (auto it = range.first; it != range.second; ++it) close = close || it->second == "close";
+  if (!close) return;
+  res.headers.erase("Connection");
+  res.headers.erase("Keep-Alive");
+  res.set_header("Connection", "close");
+}
+
 /// Slot in the in-flight count, released on scope exit.
 class InFlight {
  public:
@@ -482,6 +508,16 @@ void Server::Impl::install_routes() {
     res.set_content(metrics.render(queue ? queue->size() : 0, in_flight.load()), "text/plain; version=0.0.4");
   });
 
+  // Before routing (and before httplib reads a body by its Content-Length): a Content-Length that is
+  // not a number is a malformed request, 400, and the body's end is unknown, so the connection closes.
+  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (content_length_valid(req)) return httplib::Server::HandlerResponse::Unhandled;
+    res.set_header("Connection", "close");
+    set_json(res, 400,
+             error_body("bad request: the Content-Length header is not a non-negative integer", ErrorType::kValidation));
+    return httplib::Server::HandlerResponse::Handled;
+  });
+  http.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) { settle_connection_headers(res); });
   http.set_error_handler(
       httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
         return error_page(req, res) ? httplib::Server::HandlerResponse::Handled

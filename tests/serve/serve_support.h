@@ -318,11 +318,13 @@ struct BadRequest {
   int status;           // expected status
 };
 
-/// The malformed-input suite (46 requests): truncated JSON, wrong field types, wrong nesting depth,
+/// The malformed-input suite (51 requests): truncated JSON, wrong field types, wrong nesting depth,
 /// invalid UTF-8, NUL bytes, 10 MB bodies, an empty batch, a batch above the limit, a text above the
 /// model's maximum, unknown routes and methods. Statuses are text-embeddings-inference's
 /// (router/src/http/server.rs: 400 for bodies that are not JSON or fail validation, 422 for JSON of
-/// the wrong shape, 413 for too-large payloads and batches, 404/405 for routes). Expects a server with
+/// the wrong shape, 413 for too-large payloads and batches, 404/405 for routes; RFC 9112 section 6.3: 400
+/// for a Content-Length that is not a number). Some requests keep the connection alive, so that the
+/// answer's connection headers are those of a persistent connection. Expects a server with
 /// max_client_batch_size 4 and max_request_bytes 1 MiB; `over_long_text` must have more tokens than
 /// the model's maximum. 18 of the requests are /predict 422s.
 inline std::vector<BadRequest> malformed_requests(const std::string& over_long_text) {
@@ -333,6 +335,14 @@ inline std::vector<BadRequest> malformed_requests(const std::string& over_long_t
       "POST /predict HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
   for (int i = 0; i < 10; ++i) chunked_10mb += "100000\r\n" + std::string(1 << 20, 'y') + "\r\n";
   chunked_10mb += "0\r\n\r\n";
+
+  const std::string keep_alive_2mb = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                                     "Content-Length: 2097152\r\n\r\n" +
+                                     std::string(2 << 20, 'z');
+  auto content_length = [](const std::string& value, bool close) {
+    return "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + value +
+           (close ? "\r\nConnection: close" : "") + "\r\n\r\n{}";
+  };
 
   const std::vector<BadRequest> cases = {
       {"truncated object", post(R"({"inputs": "abc")"), 400},
@@ -381,6 +391,15 @@ inline std::vector<BadRequest> malformed_requests(const std::string& over_long_t
       {"tokenize number", post_request("/tokenize", R"({"inputs": 5})"), 422},
       {"tokenize empty list", post_request("/tokenize", R"({"inputs": []})"), 400},
       {"tokenize truncated", post_request("/tokenize", R"({"inputs": )"), 400},
+      {"negative Content-Length", content_length("-5", true), 400},
+      {"negative Content-Length, keep-alive", content_length("-5", false), 400},
+      {"Content-Length not a number", content_length("2x", true), 400},
+      {"2 MB body, keep-alive", keep_alive_2mb, 413},
+      // RFC 6585 would have 431 here, but cpp-httplib 0.11 (compiled in libcpp-httplib.so) fails a
+      // header line above CPPHTTPLIB_HEADER_MAX_LENGTH (8192) exactly as it fails a connection that
+      // ends or times out inside the headers, and answers both 400: we cannot tell them apart.
+      {"200 KB header", "GET /info HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200 << 10, 'h') +
+                            "\r\nConnection: close\r\n\r\n", 400},
   };
   return cases;
 }
@@ -395,6 +414,15 @@ inline void expect_statuses(int port, const std::vector<BadRequest>& cases) {
     conn.send(c.request);
     const std::string response = conn.receive();
     EXPECT_EQ(status_of(response), c.status) << c.what << "\n" << response.substr(0, 400);
+    // One consistent set of connection headers (RFC 9112 section 9.6): at most one Connection header,
+    // and no Keep-Alive beside `Connection: close`.
+    const std::string head = response.substr(0, response.find("\r\n\r\n"));
+    size_t connection_headers = 0;
+    for (size_t p = head.find("\r\nConnection:"); p != std::string::npos; p = head.find("\r\nConnection:", p + 1))
+      ++connection_headers;
+    EXPECT_LE(connection_headers, 1u) << c.what << "\n" << head;
+    if (head.find("\r\nConnection: close") != std::string::npos)
+      EXPECT_EQ(head.find("\r\nKeep-Alive:"), std::string::npos) << c.what << "\n" << head;
     if (status_of(response) >= 400) {
       // TEI's error body, valid JSON even when the request held invalid UTF-8.
       Json body;
