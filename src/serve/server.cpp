@@ -513,11 +513,13 @@ void Server::Impl::install_routes() {
   http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     if (content_length_valid(req)) return httplib::Server::HandlerResponse::Unhandled;
     res.set_header("Connection", "close");
-    set_json(res, 400,
-             error_body("bad request: the Content-Length header is not a non-negative integer", ErrorType::kValidation));
+    set_json(
+        res, 400,
+        error_body("bad request: the Content-Length header is not a non-negative integer", ErrorType::kValidation));
     return httplib::Server::HandlerResponse::Handled;
   });
-  http.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) { settle_connection_headers(res); });
+  http.set_post_routing_handler(
+      [](const httplib::Request&, httplib::Response& res) { settle_connection_headers(res); });
   http.set_error_handler(
       httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
         return error_page(req, res) ? httplib::Server::HandlerResponse::Handled

@@ -336,9 +336,10 @@ inline std::vector<BadRequest> malformed_requests(const std::string& over_long_t
   for (int i = 0; i < 10; ++i) chunked_10mb += "100000\r\n" + std::string(1 << 20, 'y') + "\r\n";
   chunked_10mb += "0\r\n\r\n";
 
-  const std::string keep_alive_2mb = "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                                     "Content-Length: 2097152\r\n\r\n" +
-                                     std::string(2 << 20, 'z');
+  const std::string keep_alive_2mb =
+      "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 2097152\r\n\r\n" +
+      std::string(2 << 20, 'z');
   auto content_length = [](const std::string& value, bool close) {
     return "POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " + value +
            (close ? "\r\nConnection: close" : "") + "\r\n\r\n{}";
@@ -398,8 +399,8 @@ inline std::vector<BadRequest> malformed_requests(const std::string& over_long_t
       // RFC 6585 would have 431 here, but cpp-httplib 0.11 (compiled in libcpp-httplib.so) fails a
       // header line above CPPHTTPLIB_HEADER_MAX_LENGTH (8192) exactly as it fails a connection that
       // ends or times out inside the headers, and answers both 400: we cannot tell them apart.
-      {"200 KB header", "GET /info HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200 << 10, 'h') +
-                            "\r\nConnection: close\r\n\r\n", 400},
+      {"200 KB header",
+       "GET /info HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(200 << 10, 'h') + "\r\nConnection: close\r\n\r\n", 400},
   };
   return cases;
 }
