@@ -35,7 +35,8 @@ struct Prediction {
 class Pipeline {
  public:
   /// Loads a model directory written by `textune train` or `save_pretrained`.
-  /// @throws textune::DataError when the directory has no classifier or tokenizer.
+  /// @throws textune::DataError when the directory has no classifier or tokenizer;
+  ///         textune::UsageError for a device this build or machine cannot use (core::parse_device).
   static std::shared_ptr<Pipeline> load(const std::string& model_dir, const PipelineOptions& options = {});
   virtual ~Pipeline() = default;
 

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "textune/core/device.h"
 #include "textune/core/error.h"
 #include "textune/models/model.h"
 #include "textune/tokenizers/tokenizer.h"
@@ -18,7 +19,7 @@ class ClassifierPipeline final : public Pipeline {
  public:
   ClassifierPipeline(const std::string& dir, const PipelineOptions& options) : options_(options) {
     models::LoadOptions lo;
-    lo.device = torch::Device(options.device);
+    lo.device = core::parse_device(options.device);
     model_ = models::load_pretrained(dir, lo);
     if (model_->task() != models::TaskKind::kSequenceClassification)
       throw DataError(dir + " holds a " + model_->architecture() + ", not a sequence classifier");

@@ -7,7 +7,6 @@
 #include <mutex>
 #include <regex>
 #include <set>
-#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "textune/core/device.h"
 #include "textune/core/checkpoint.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
@@ -207,7 +208,7 @@ models::PreTrainedModel load_for_training(const std::string& model_dir, data::Da
   models::LoadOptions lo;
   lo.task = models::TaskKind::kSequenceClassification;
   lo.seed = seed;
-  lo.device = torch::Device(device);
+  lo.device = core::parse_device(device);
   lo.problem_type = train.task == data::Task::kRegression   ? models::ProblemType::kRegression
                     : train.task == data::Task::kMultiLabel ? models::ProblemType::kMultiLabel
                                                             : models::ProblemType::kSingleLabel;
@@ -767,7 +768,7 @@ Trainer::Trainer(models::PreTrainedModel model, std::shared_ptr<const tokenizers
   s.eval_set = std::move(eval);
   s.args = std::move(args);
   s.args.validate();
-  s.device = torch::Device(s.args.device);
+  s.device = core::parse_device(s.args.device);
   if (s.train_set.size() == 0) throw DataError(s.train_set.source + ": no training examples");
   s.collate.pad_token_id = s.tokenizer->pad_token_id().value_or(0);
   const size_t max_length = s.resolve_max_length();

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "textune/core/device.h"
 #include "textune/core/error.h"
 
 namespace textune::cli {
@@ -37,38 +38,14 @@ inline CLI::Validator at_least(long long min) {
       fmt::format(">= {}", min), fmt::format("AT_LEAST_{}", min));
 }
 
-/// The devices this build can run on, for messages: "cpu", plus "cuda, cuda:0..N-1" when
-/// torch::cuda::is_available().
-inline std::string usable_devices() {
-  std::string s = "cpu";
-  if (torch::cuda::is_available()) {
-    const auto n = torch::cuda::device_count();
-    s += n > 1 ? fmt::format(", cuda, cuda:0 to cuda:{}", n - 1) : ", cuda, cuda:0";
-  }
-  return s;
-}
-
 /// The help text of --device.
 inline std::string device_help() {
-  return "Device to run on: cpu, cuda or cuda:N (usable here: " + usable_devices() + ")";
+  return "Device to run on: cpu, cuda or cuda:N (usable here: " + core::usable_devices() + ")";
 }
 
-/// Parses --device and checks that this build and machine can use it.
-/// @throws textune::UsageError naming the device and the usable ones.
+/// Parses --device (core::parse_device). @throws textune::UsageError naming it and the usable ones.
 inline torch::Device parse_device(const std::string& name) {
-  auto bad = [&] {
-    return UsageError("--device " + name + ": not usable here (usable devices: " + usable_devices() + ")");
-  };
-  std::optional<torch::Device> d;
-  try {
-    d = torch::Device(name);
-  } catch (const std::exception&) {
-    throw bad();
-  }
-  if (d->is_cpu()) return *d;
-  if (!d->is_cuda() || !torch::cuda::is_available()) throw bad();
-  if (d->has_index() && d->index() >= static_cast<int>(torch::cuda::device_count())) throw bad();
-  return *d;
+  return core::parse_device(name, "--device");
 }
 
 /// An input file named by `option`: it must exist and be a regular file.
