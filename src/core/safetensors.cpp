@@ -45,6 +45,9 @@ const DtypeSpec* find_dtype(torch::ScalarType type) {
   return nullptr;
 }
 
+// The safetensors crate's MAX_HEADER_SIZE (safetensors/src/tensor.rs): 100 MB.
+constexpr uint64_t kMaxHeaderSize = 100'000'000;
+
 [[noreturn]] void corrupt(const std::string& path, const std::string& what) {
   throw DataError("corrupt safetensors file " + path + ": " + what);
 }
@@ -107,11 +110,19 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   const uint64_t buffer_size = file_size - 8 - header_len;
   f.data_ = bytes + 8 + header_len;
 
+  if (header_len > kMaxHeaderSize)
+    corrupt(path, "header length " + std::to_string(header_len) + " is above the format's limit of " +
+                      std::to_string(kMaxHeaderSize) + " bytes");
+
+  // Linear-time parse (a header may list hundreds of thousands of tensors); a real header is 3
+  // levels deep, the crate's serde_json stops at 128.
   Json header;
+  JsonLimits limits;
+  limits.max_depth = 64;
+  limits.max_object_keys = kMaxHeaderSize;  // bounded by the header size itself
   try {
-    header = Json::parse(reinterpret_cast<const char*>(bytes + 8),
-                         reinterpret_cast<const char*>(bytes + 8 + header_len));
-  } catch (const nlohmann::json::exception& e) {
+    header = parse_json(std::string_view(reinterpret_cast<const char*>(bytes + 8), header_len), "header", limits);
+  } catch (const DataError& e) {
     corrupt(path, std::string("header is not valid JSON (") + e.what() + ")");
   }
   if (!header.is_object()) corrupt(path, "header is not a JSON object");
