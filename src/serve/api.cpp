@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "textune/core/error.h"
+
 namespace textune::serve {
 namespace {
 
@@ -109,9 +111,14 @@ std::string HttpError::body() const {
   return error_body(what(), type_);
 }
 
-core::Json parse_request_json(std::string_view body, size_t max_depth) {
-  // Depth first, without recursion: brackets outside strings.
-  size_t depth = 0;
+core::Json parse_request_json(std::string_view body, size_t max_depth, size_t max_keys) {
+  auto refuse = [](const std::string& what) {
+    return HttpError(400, ErrorType::kValidation, "Failed to parse the request body as JSON: " + what);
+  };
+  // One pass without recursion over the bytes outside strings: nesting depth, and keys (colons) per
+  // open object. The stack never grows past max_depth.
+  std::vector<size_t> keys;   // per open array/object: its keys so far (arrays: unused)
+  std::vector<bool> objects;  // per open array/object: whether it is an object
   bool in_string = false, escaped = false;
   for (char c : body) {
     if (in_string) {
@@ -124,22 +131,29 @@ core::Json parse_request_json(std::string_view body, size_t max_depth) {
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
-      if (++depth > max_depth)
-        throw HttpError(
-            400, ErrorType::kValidation,
-            fmt::format("Failed to parse the request body as JSON: nesting deeper than {} levels", max_depth));
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
+      if (objects.size() >= max_depth) throw refuse(fmt::format("nesting deeper than {} levels", max_depth));
+      objects.push_back(c == '{');
+      keys.push_back(0);
+    } else if ((c == ']' || c == '}') && !objects.empty()) {
+      objects.pop_back();
+      keys.pop_back();
+    } else if (c == ':' && !objects.empty() && objects.back()) {
+      if (++keys.back() > max_keys) throw refuse(fmt::format("an object with more than {} keys", max_keys));
     }
   }
   try {
-    return core::Json::parse(body.begin(), body.end());
+    return core::parse_json(std::string(body), "request body");
+  } catch (const DataError& e) {
+    // "request body:1:5: invalid JSON: syntax error ..." -> "request body:1:5: syntax error ..."
+    std::string what = e.what();
+    if (auto pos = what.find("invalid JSON: "); pos != std::string::npos) what.erase(pos, 14);
+    throw refuse(what);
   } catch (const core::Json::exception& e) {
     std::string what = e.what();
-    // "[json.exception.parse_error.101] parse error at ..." -> "parse error at ..."
+    // "[json.exception.out_of_range.406] number overflow ..." -> "number overflow ..."
     if (auto pos = what.find("] "); what.rfind("[json.exception.", 0) == 0 && pos != std::string::npos)
       what = what.substr(pos + 2);
-    throw HttpError(400, ErrorType::kValidation, "Failed to parse the request body as JSON: " + what);
+    throw refuse(what);
   }
 }
 
@@ -235,25 +249,43 @@ core::Json prediction_json(const Prediction& prediction, const std::vector<std::
   return out;
 }
 
-std::string utf8_slice(const std::string& text, size_t begin, size_t end) {
-  // Byte positions of code points `begin` and `end` (continuation bytes are 10xxxxxx).
-  size_t cp = 0, b = 0, byte_begin = text.size(), byte_end = text.size();
-  for (; b <= text.size(); ++b) {
-    if (b < text.size() && (static_cast<unsigned char>(text[b]) & 0xC0) == 0x80) continue;
-    if (cp == begin) byte_begin = std::min(byte_begin, b);
-    if (cp == end) {
-      byte_end = b;
-      break;
-    }
-    ++cp;
+namespace {
+bool continuation(char c) {
+  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;  // 10xxxxxx
+}
+}  // namespace
+
+size_t Utf8Cursor::byte_of(size_t cp) {
+  const size_t n = text_.size();
+  while (cp_ < cp && byte_ < n) {
+    ++byte_;
+    while (byte_ < n && continuation(text_[byte_])) ++byte_;
+    ++cp_;
   }
-  if (byte_begin >= byte_end) return "";
-  return text.substr(byte_begin, byte_end - byte_begin);
+  while (cp_ > cp && byte_ > 0) {
+    --byte_;
+    while (byte_ > 0 && continuation(text_[byte_])) --byte_;
+    --cp_;
+  }
+  return cp_ < cp ? n : byte_;
 }
 
-core::Json tokens_json(const tokenizers::Encoding& encoding, const std::string& input) {
+std::string Utf8Cursor::slice(size_t begin, size_t end) {
+  if (begin >= end) return "";
+  const size_t b = byte_of(begin);
+  const size_t e = byte_of(end);
+  return b < e ? text_.substr(b, e - b) : std::string();
+}
+
+std::string utf8_slice(const std::string& text, size_t begin, size_t end) {
+  return Utf8Cursor(text).slice(begin, end);
+}
+
+core::Json tokens_json(const tokenizers::Encoding& encoding, const std::string& input, const CancelCheck& cancelled) {
   core::Json out = core::Json::array();
+  Utf8Cursor cursor(input);
   for (size_t i = 0; i < encoding.ids.size(); ++i) {
+    if (cancelled && i % 1024 == 1023 && cancelled()) throw Cancelled();
     const bool special = i < encoding.special_tokens_mask.size() && encoding.special_tokens_mask[i] == 1;
     core::Json t = core::Json::object();
     t["id"] = encoding.ids[i];
@@ -264,7 +296,7 @@ core::Json tokens_json(const tokenizers::Encoding& encoding, const std::string& 
       t["stop"] = nullptr;
     } else {
       const auto [start, stop] = i < encoding.offsets.size() ? encoding.offsets[i] : std::pair<size_t, size_t>{0, 0};
-      t["text"] = utf8_slice(input, start, stop);
+      t["text"] = cursor.slice(start, stop);
       t["special"] = false;
       t["start"] = start;
       t["stop"] = stop;

@@ -3,6 +3,7 @@
 // `router/src/http/server.rs`, `router/src/lib.rs`). Independent of the HTTP library.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -44,10 +45,24 @@ std::string error_body(const std::string& message, ErrorType type);
 /// Serializes `value` compactly; invalid UTF-8 in strings is replaced by U+FFFD instead of throwing.
 std::string dump_json(const core::Json& value);
 
-/// Parses a request body as JSON.
-/// @throws HttpError 400 (Validation) for a syntax error, invalid UTF-8, or nesting deeper than
-///         `max_depth` arrays/objects (checked before parsing, so deep input costs no recursion).
-core::Json parse_request_json(std::string_view body, size_t max_depth = 64);
+/// Thrown by long computations of a request (see `CancelCheck`) when its client has gone: the
+/// request is abandoned, nobody reads its answer.
+class Cancelled : public std::runtime_error {
+ public:
+  Cancelled() : std::runtime_error("the client closed the connection") {}
+};
+
+/// Asked now and then by long computations; returns true when the work is no longer wanted (the
+/// client hung up). An empty function never cancels.
+using CancelCheck = std::function<bool()>;
+
+/// Parses a request body as JSON, in time linear in its size, through core::parse_json.
+/// Before parsing, one pass over the bytes refuses nesting deeper than `max_depth` arrays/objects
+/// (so deep input costs no recursion) and objects with more than `max_keys` keys (nlohmann's
+/// ordered_json inserts a key in time linear in the object's size: 170k keys took 146 s).
+/// @throws HttpError 400 (Validation) for a syntax error, invalid UTF-8, too deep nesting or too many
+///         keys; the message says which, and the limit.
+core::Json parse_request_json(std::string_view body, size_t max_depth = 64, size_t max_keys = 1024);
 
 /// One input of /predict: a text, or a text pair (TEI's `Sequence`).
 struct Sequence {
@@ -91,10 +106,30 @@ core::Json prediction_json(const Prediction& prediction, const std::vector<std::
 
 /// TEI's /tokenize answer for one text: `[{"id", "text", "special", "start", "stop"}, ...]`; for a
 /// special token `text` is the token and `start`/`stop` are null, otherwise `text` is the slice of
-/// `input` between the offsets (Unicode code points, end exclusive).
-core::Json tokens_json(const tokenizers::Encoding& encoding, const std::string& input);
+/// `input` between the offsets (Unicode code points, end exclusive). Time linear in the size of
+/// `input` plus the number of tokens when offsets increase (they do, text by text).
+/// @throws Cancelled when `cancelled` says so (asked every 1024 tokens).
+core::Json tokens_json(const tokenizers::Encoding& encoding, const std::string& input,
+                       const CancelCheck& cancelled = {});
 
-/// The code points [begin, end) of UTF-8 `text` (clamped to its length).
+/// Code point to byte positions in one UTF-8 text, for many look-ups: each costs the distance (in
+/// bytes) from the previous one, so increasing positions cost one pass over the text in all.
+class Utf8Cursor {
+ public:
+  /// `text` must outlive the cursor.
+  explicit Utf8Cursor(const std::string& text) : text_(text) {}
+  /// The byte position of code point `cp`; text.size() for `cp` at or past the end.
+  size_t byte_of(size_t cp);
+  /// The code points [begin, end) (clamped to the text's length).
+  std::string slice(size_t begin, size_t end);
+
+ private:
+  const std::string& text_;
+  size_t cp_ = 0;    // code point at byte_
+  size_t byte_ = 0;  // a code point boundary, or text_.size()
+};
+
+/// The code points [begin, end) of UTF-8 `text` (clamped to its length); time linear in `end`.
 std::string utf8_slice(const std::string& text, size_t begin, size_t end);
 
 }  // namespace textune::serve

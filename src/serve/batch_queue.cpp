@@ -13,7 +13,7 @@ namespace textune::serve {
 
 /// One caller's sequences: filled by the workers, handed back when `remaining` reaches 0.
 struct BatchQueue::Request {
-  const std::vector<Sequence>* sequences = nullptr;
+  std::vector<Sequence> sequences;  // a copy: the caller may leave (cancelled) while a batch runs
   std::vector<SequenceResult> results;
   size_t remaining = 0;  // guarded by the queue's mutex
   std::promise<void> done;
@@ -54,11 +54,11 @@ size_t BatchQueue::size() const {
 }
 
 std::vector<SequenceResult> BatchQueue::predict(const std::vector<Sequence>& sequences,
-                                                const std::vector<size_t>& num_tokens) {
+                                                const std::vector<size_t>& num_tokens, const CancelCheck& cancelled) {
   if (sequences.size() != num_tokens.size()) throw std::invalid_argument("BatchQueue::predict: sizes differ");
   if (sequences.empty()) return {};
   auto request = std::make_shared<Request>();
-  request->sequences = &sequences;
+  request->sequences = sequences;
   request->results.resize(sequences.size());
   request->remaining = sequences.size();
   std::future<void> done = request->done.get_future();
@@ -72,6 +72,22 @@ std::vector<SequenceResult> BatchQueue::predict(const std::vector<Sequence>& seq
     }
   }
   cv_.notify_all();
+  if (cancelled) {
+    while (done.wait_for(std::chrono::milliseconds(20)) != std::future_status::ready) {
+      if (!cancelled()) continue;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        const auto end = std::remove_if(queue_.begin(), queue_.end(), [&](const Item& it) {
+          if (it.request != request) return false;
+          queued_tokens_ -= it.num_tokens;
+          return true;
+        });
+        queue_.erase(end, queue_.end());
+      }
+      cv_.notify_all();
+      throw Cancelled();
+    }
+  }
   done.wait();
   return std::move(request->results);
 }
@@ -116,7 +132,7 @@ void BatchQueue::run_batch(std::vector<Item>& batch) {
   std::vector<std::pair<std::string, std::string>> pairs;
   std::vector<size_t> text_items, pair_items;  // positions in `batch`
   for (size_t i = 0; i < batch.size(); ++i) {
-    const Sequence& s = (*batch[i].request->sequences)[batch[i].index];
+    const Sequence& s = batch[i].request->sequences[batch[i].index];
     tokens += batch[i].num_tokens;
     if (s.pair) {
       pairs.emplace_back(s.text, *s.pair);

@@ -52,9 +52,12 @@ class BatchQueue {
   BatchQueue& operator=(const BatchQueue&) = delete;
 
   /// Enqueues `sequences` (with their token counts, special tokens included) and blocks until every
-  /// one has been predicted. Results are in input order.
-  /// @throws HttpError 503 (Unhealthy) after stop().
-  std::vector<SequenceResult> predict(const std::vector<Sequence>& sequences, const std::vector<size_t>& num_tokens);
+  /// one has been predicted. Results are in input order. While waiting, asks `cancelled` every 20 ms:
+  /// when it says so, the request's sequences still queued are taken out (never predicted; those in
+  /// a batch already running finish unseen) and Cancelled is thrown.
+  /// @throws HttpError 503 (Unhealthy) after stop(); Cancelled.
+  std::vector<SequenceResult> predict(const std::vector<Sequence>& sequences, const std::vector<size_t>& num_tokens,
+                                      const CancelCheck& cancelled = {});
 
   /// From now on batches start at once (no waiting for max_wait_ms); used when shutting down.
   void flush();

@@ -1,11 +1,17 @@
 // The HTTP service on cpp-httplib (see include/textune/serve/server.h).
 //
-// Threads: cpp-httplib serves each connection on a thread of its task queue; ours (ConnectionPool)
-// grows up to `max_connections` so that a slow or idle keep-alive client never holds up others. A
-// /predict handler parses and validates its body, takes an in-flight slot (503 past
+// Threads: cpp-httplib accepts connections and hands each to its task queue; ours (ConnectionPool)
+// grows up to `max_connections` threads. HttpServer replaces cpp-httplib's per-connection loop
+// (process_and_close_socket, a private virtual): a connection whose request head has not fully
+// arrived goes to the HeadGate (connection.h), one epoll thread with the head deadline and size
+// limit, and comes back to a pool thread only with a complete head; so slow heads (slowloris) and
+// idle keep-alive connections hold no thread. Each request is then parsed by cpp-httplib's
+// process_request over our ConnectionStream (deadline for the whole request, client hang-up
+// detection). A /predict handler parses and validates its body, takes an in-flight slot (503 past
 // `max_concurrent_requests`), counts tokens, and blocks on the BatchQueue, whose workers run the
-// model. Shutdown closes the listening socket, lets the connection threads answer what they have
-// read, then stops the queue.
+// model; a client that hangs up cancels its request. Shutdown closes the listening socket and the
+// waiting connections, lets the connection threads answer what they have read, then stops the
+// queue.
 #include "textune/serve/server.h"
 
 #include <fcntl.h>
@@ -33,6 +39,7 @@
 
 #include "serve/api.h"
 #include "serve/batch_queue.h"
+#include "serve/connection.h"
 #include "serve/metrics.h"
 #include "textune/core/error.h"
 
@@ -49,7 +56,9 @@ double seconds_since(Clock::time_point t) {
 /// up to `max_threads` (beyond that, connections wait for a free thread). Threads are kept for reuse.
 class ConnectionPool : public httplib::TaskQueue {
  public:
-  explicit ConnectionPool(size_t max_threads) : max_threads_(std::max<size_t>(1, max_threads)) {}
+  /// `on_shutdown` is called first thing in shutdown() (no enqueue() may follow it).
+  ConnectionPool(size_t max_threads, std::function<void()> on_shutdown)
+      : max_threads_(std::max<size_t>(1, max_threads)), on_shutdown_(std::move(on_shutdown)) {}
   ~ConnectionPool() override = default;
 
   void enqueue(std::function<void()> fn) override {
@@ -62,6 +71,7 @@ class ConnectionPool : public httplib::TaskQueue {
   }
 
   void shutdown() override {
+    if (on_shutdown_) on_shutdown_();
     {
       std::lock_guard<std::mutex> lock(mu_);
       shutdown_ = true;
@@ -94,6 +104,7 @@ class ConnectionPool : public httplib::TaskQueue {
   }
 
   size_t max_threads_;
+  std::function<void()> on_shutdown_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> jobs_;
@@ -102,9 +113,32 @@ class ConnectionPool : public httplib::TaskQueue {
   bool shutdown_ = false;
 };
 
-/// httplib::Server with access to its listening socket.
+/// httplib::Server whose connections are served by our loop (see the top of this file).
 class HttpServer : public httplib::Server {
  public:
+  HttpServer()
+      : gate_([this](std::shared_ptr<Connection> c) { return dispatch(std::move(c)); },
+              [this](int status) {
+                if (answered_) answered_(status);
+              }) {}
+  ~HttpServer() override { gate_.stop(); }
+
+  /// Before listening: the limits of every connection, the most connection threads, and a callback
+  /// told of each status the gate answers itself (408, 431).
+  void configure(const ConnectionLimits& limits, size_t max_threads, std::function<void(int)> answered) {
+    limits_ = limits;
+    answered_ = std::move(answered);
+    new_task_queue = [this, max_threads] {
+      auto* pool = new ConnectionPool(max_threads, [this] {
+        std::lock_guard<std::mutex> lock(pool_mu_);
+        pool_ = nullptr;
+      });
+      std::lock_guard<std::mutex> lock(pool_mu_);
+      pool_ = pool;
+      return pool;
+    };
+  }
+
   /// cpp-httplib 0.11 listens with a backlog of 5; a burst of connections beyond it is dropped by
   /// the kernel and retried by clients a second later. listen() again on a listening socket only
   /// changes its backlog.
@@ -112,6 +146,75 @@ class HttpServer : public httplib::Server {
     const auto sock = svr_sock_.load();
     if (sock != INVALID_SOCKET) ::listen(sock, backlog);
   }
+
+  /// Shutting down: waiting connections close, served ones close after their current request,
+  /// stalled reads give up quickly.
+  void begin_shutdown() {
+    stopping_ = true;
+    gate_.close_all();
+  }
+  /// After listening has ended: the gate's thread ends.
+  void finish() { gate_.stop(); }
+
+ private:
+  // Called by cpp-httplib's accept loop on a pool thread, for each new connection.
+  bool process_and_close_socket(socket_t sock) override {
+    serve(std::make_shared<Connection>(sock, limits_, &stopping_));
+    return true;
+  }
+
+  /// Serves requests on `conn` while their heads are complete; parks it in the gate otherwise.
+  void serve(std::shared_ptr<Connection> conn) {
+    for (;;) {
+      if (stopping_) return;  // closes it
+      switch (conn->read_available()) {
+        case Connection::HeadState::kMore:
+          gate_.wait_for_head(std::move(conn));
+          return;
+        case Connection::HeadState::kTooLarge:
+          conn->send_error(
+              431, "Request Header Fields Too Large",
+              error_body(fmt::format("the request head exceeds the limit of {} bytes", limits_.max_head_bytes),
+                         ErrorType::kValidation));
+          if (answered_) answered_(431);
+          gate_.linger(std::move(conn));
+          return;
+        case Connection::HeadState::kClosed:
+          return;
+        case Connection::HeadState::kComplete:
+          break;
+      }
+      ConnectionStream stream(*conn);
+      const bool last = conn->requests + 1 >= keep_alive_max_count_ || stopping_;
+      bool connection_closed = false, ok = false;
+      {
+        Connection::Scope scope(conn.get());
+        ok = process_request(stream, last, connection_closed, nullptr);
+      }
+      ++conn->requests;
+      if (!ok || connection_closed || conn->close_after || last || stopping_) {
+        // Whatever the client still sends is discarded for a while, so that it reads our answer.
+        if (!stopping_ && !conn->client_gone()) gate_.linger(std::move(conn));
+        return;
+      }
+      conn->await_request(true);
+    }
+  }
+
+  /// From the gate: a complete head goes to a pool thread.
+  bool dispatch(std::shared_ptr<Connection> conn) {
+    std::lock_guard<std::mutex> lock(pool_mu_);
+    if (!pool_ || stopping_) return false;
+    pool_->enqueue([this, conn]() mutable { serve(std::move(conn)); });
+    return true;
+  }
+
+  ConnectionLimits limits_;
+  std::function<void(int)> answered_;
+  std::atomic<bool> stopping_{false};
+  std::mutex pool_mu_;
+  ConnectionPool* pool_ = nullptr;  // the task queue of the running listen(), or null
+  HeadGate gate_;                   // last: stopped before the members it calls back into go
 };
 
 /// Whether `method` is one of the comma-separated `allowed` ("GET, HEAD").
@@ -232,6 +335,16 @@ struct Server::Impl {
   void predict(const std::string& raw_body, httplib::Response& res);
   void tokenize(const std::string& raw_body, httplib::Response& res);
   bool error_page(const httplib::Request& req, httplib::Response& res);
+  /// Whether the client of the request this thread serves has hung up (never, outside a connection).
+  static CancelCheck client_gone_check() {
+    const Connection* conn = Connection::current();
+    return [conn] { return conn && conn->client_gone(); };
+  }
+  /// The answer to an abandoned request (nginx's 499; nobody reads it), and the connection closes.
+  static void abandoned(httplib::Response& res) {
+    res.set_header("Connection", "close");
+    set_json(res, 499, error_body("the client closed the connection", ErrorType::kValidation));
+  }
   std::string route_label(const std::string& path) const;
 
   std::shared_ptr<const Pipeline> pipeline;
@@ -266,6 +379,17 @@ void Server::Impl::validate_options() const {
   if (options.max_batch_tokens < max_length)
     throw UsageError(fmt::format("--max-batch-tokens ({}) must be at least the model's maximum length ({} tokens)",
                                  options.max_batch_tokens, max_length));
+  auto seconds = [](double v, const char* flag) {
+    if (!(v > 0) || !std::isfinite(v) || v > 86400)
+      throw UsageError(fmt::format("{} must be a number of seconds above 0 and at most 86400", flag));
+  };
+  seconds(options.read_timeout_s, "--read-timeout");
+  seconds(options.write_timeout_s, "--write-timeout");
+  seconds(options.keep_alive_timeout_s, "--keep-alive-timeout");
+  seconds(options.request_head_timeout_s, "--request-head-timeout");
+  seconds(options.request_timeout_s, "--request-timeout");
+  if (options.max_head_bytes < 1024 || options.max_head_bytes > (64u << 20))
+    throw UsageError(fmt::format("--max-head-bytes ({}) must be between 1024 and 67108864", options.max_head_bytes));
   if (!(options.max_wait_ms >= 0) || !std::isfinite(options.max_wait_ms))
     throw UsageError("--max-wait-ms must be a non-negative number of milliseconds");
   if (options.port < 0 || options.port > 65535)
@@ -327,7 +451,12 @@ bool Server::Impl::read_body(const httplib::ContentReader& reader, httplib::Resp
   });
   if (ok && received <= limit) return true;
   res.set_header("Connection", "close");
-  if (received > limit || res.status == 413)
+  const Connection* conn = Connection::current();
+  if (conn && conn->timed_out)
+    set_json(res, 408,
+             error_body(fmt::format("the request was not received within {} s", options.request_timeout_s),
+                        ErrorType::kValidation));
+  else if (received > limit || res.status == 413)
     set_json(res, 413,
              error_body(fmt::format("the request body exceeds the limit of {} bytes", limit), ErrorType::kValidation));
   else
@@ -349,9 +478,11 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
     // Token counts: for batching, and to refuse over-long inputs unless truncating (TEI's
     // `encode_input`). The pipeline itself always truncates to max_length.
     const bool truncate = request.truncate.value_or(options.auto_truncate);
+    const CancelCheck cancelled = client_gone_check();
     std::vector<size_t> num_tokens;
     num_tokens.reserve(request.inputs.size());
     for (const Sequence& s : request.inputs) {
+      if (cancelled()) throw Cancelled();
       size_t n = 0;
       try {
         n = tokenizer->encode(s.text, s.pair).size();
@@ -370,7 +501,7 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
     }
     const double tokenization_s = seconds_since(start);
 
-    std::vector<SequenceResult> results = queue->predict(request.inputs, num_tokens);
+    std::vector<SequenceResult> results = queue->predict(request.inputs, num_tokens, cancelled);
     core::Json answer = core::Json::array();
     double queue_s = 0, inference_s = 0;
     for (const SequenceResult& r : results) {
@@ -395,6 +526,9 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
     metrics.request_failed(failure_label(e));
     if (e.type() == ErrorType::kUnhealthy) res.set_header("Connection", "close");
     set_json(res, e.status(), e.body());
+  } catch (const Cancelled& e) {
+    metrics.request_failed("cancelled");
+    abandoned(res);
   } catch (const std::exception& e) {
     metrics.request_failed("backend");
     spdlog::error("serve: /predict failed: {}", e.what());
@@ -412,19 +546,23 @@ void Server::Impl::tokenize(const std::string& raw_body, httplib::Response& res)
     const TokenizeRequest request = parse_tokenize_request(body, options.max_client_batch_size);
     tokenizers::EncodeOptions encode_options;
     encode_options.add_special_tokens = request.add_special_tokens;
+    const CancelCheck cancelled = client_gone_check();
     core::Json answer = core::Json::array();
     for (const std::string& text : request.inputs) {
+      if (cancelled()) throw Cancelled();
       tokenizers::Encoding encoding;
       try {
         encoding = tokenizer->encode(text, std::nullopt, encode_options);
       } catch (const std::exception& e) {
         throw HttpError(422, ErrorType::kTokenizer, std::string("tokenizer error ") + e.what());
       }
-      answer.push_back(tokens_json(encoding, text));
+      answer.push_back(tokens_json(encoding, text, cancelled));
     }
     set_json(res, 200, dump_json(answer));
   } catch (const HttpError& e) {
     set_json(res, e.status(), e.body());
+  } catch (const Cancelled&) {
+    abandoned(res);
   } catch (const std::exception& e) {
     set_json(res, 500, error_body(std::string("internal error: ") + e.what(), ErrorType::kBackend));
   } catch (...) {
@@ -510,16 +648,32 @@ void Server::Impl::install_routes() {
 
   // Before routing (and before httplib reads a body by its Content-Length): a Content-Length that is
   // not a number is a malformed request, 400, and the body's end is unknown, so the connection closes.
-  http.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
-    if (content_length_valid(req)) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("Connection", "close");
-    set_json(
-        res, 400,
-        error_body("bad request: the Content-Length header is not a non-negative integer", ErrorType::kValidation));
-    return httplib::Server::HandlerResponse::Handled;
+  // A Content-Length above the limit is answered 413 at once, before any of the body is read (httplib
+  // would first read and discard that many bytes, waiting for them up to the read timeout).
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (!content_length_valid(req)) {
+      res.set_header("Connection", "close");
+      set_json(
+          res, 400,
+          error_body("bad request: the Content-Length header is not a non-negative integer", ErrorType::kValidation));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    const std::string length = req.get_header_value("Content-Length");
+    if (!length.empty() && (length.size() > 18 || std::stoull(length) > options.max_request_bytes)) {
+      res.set_header("Connection", "close");
+      set_json(res, 413,
+               error_body(fmt::format("the request body ({} bytes) exceeds the limit of {} bytes", length,
+                                      options.max_request_bytes),
+                          ErrorType::kValidation));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
-  http.set_post_routing_handler(
-      [](const httplib::Request&, httplib::Response& res) { settle_connection_headers(res); });
+  http.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) {
+    settle_connection_headers(res);
+    Connection* conn = Connection::current();
+    if (conn && res.get_header_value("Connection") == "close") conn->close_after = true;
+  });
   http.set_error_handler(
       httplib::Server::HandlerWithResponse([this](const httplib::Request& req, httplib::Response& res) {
         return error_page(req, res) ? httplib::Server::HandlerResponse::Handled
@@ -560,8 +714,15 @@ void Server::Impl::install_routes() {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  const size_t max_connections = options.max_connections;
-  http.new_task_queue = [max_connections] { return new ConnectionPool(max_connections); };
+  ConnectionLimits limits;
+  limits.head_timeout_s = options.request_head_timeout_s;
+  limits.request_timeout_s = options.request_timeout_s;
+  limits.read_timeout_s = options.read_timeout_s;
+  limits.write_timeout_s = options.write_timeout_s;
+  limits.keep_alive_timeout_s = options.keep_alive_timeout_s;
+  limits.max_head_bytes = options.max_head_bytes;
+  limits.linger_bytes = std::max<size_t>(options.max_request_bytes, 1 << 20) * 4;
+  http.configure(limits, options.max_connections, [this](int status) { metrics.http_response("other", status); });
 }
 
 Server::Server(std::shared_ptr<const Pipeline> pipeline, std::shared_ptr<const tokenizers::Tokenizer> tokenizer,
@@ -624,11 +785,13 @@ void Server::listen() {
   if (!impl_->draining) impl_->http.listen_after_bind();  // returns once every connection is closed
   returned = true;
   stopper.join();
+  impl_->http.finish();
   impl_->queue->stop();
 }
 
 void Server::shutdown() {
   impl_->draining = true;
+  impl_->http.begin_shutdown();
   impl_->queue->flush();  // what is queued runs now rather than after max_wait_ms
   impl_->http.stop();
 }

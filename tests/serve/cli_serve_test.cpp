@@ -9,89 +9,17 @@
 #include <algorithm>
 #include <future>
 
+#include "attack_support.h"
 #include "classifier_model.h"
+#include "serve_process.h"
 #include "serve_support.h"
 #include "textune/core/json.h"
 #include "textune/pipeline.h"
-
-extern char** environ;
 
 using textune::core::Json;
 using namespace textune::testing;
 
 namespace {
-
-/// `textune serve ARGS` as a child process, its standard error in a file; the port is read from the
-/// start-up line "listening on http://127.0.0.1:PORT".
-class ServeProcess {
- public:
-  ServeProcess(const std::vector<std::string>& args, const std::string& log) : log_(log) {
-    std::vector<std::string> all = {cli_path(), "serve"};
-    if (std::find(args.begin(), args.end(), "--port") == args.end()) all.insert(all.end(), {"--port", "0"});
-    all.insert(all.end(), args.begin(), args.end());
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    const std::string marker = "listening on http://";
-    for (int i = 0; i < 1200 && pid_ > 0; ++i) {
-      const std::string out = read_text(log_);
-      auto p = out.find(marker);
-      auto eol = p == std::string::npos ? p : out.find('\n', p);
-      if (eol != std::string::npos) {
-        const std::string url = out.substr(p + marker.size(), eol - p - marker.size());
-        port_ = std::stoi(url.substr(url.rfind(':') + 1));
-        return;
-      }
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {  // exited before listening
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        pid_ = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  int port() const { return port_; }
-  bool listening() const { return port_ > 0; }
-  std::string log() const { return read_text(log_); }
-  void signal(int sig) { ::kill(pid_, sig); }
-  /// Waits up to `timeout` for the exit; the exit code, or -1 (killed by a signal or still running).
-  int wait(std::chrono::seconds timeout = std::chrono::seconds(30)) {
-    if (pid_ <= 0) return exit_code_;
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > end) return -1;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    pid_ = -1;
-    exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return exit_code_;
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
-    c.set_read_timeout(60, 0);
-    return c;
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  int exit_code_ = -1;
-  std::string log_;
-};
 
 /// The small classifier of classifier_model.h, made once for the suite.
 class ServeCli : public ::testing::Test {
@@ -328,4 +256,58 @@ TEST_F(ServeCli, BadModelBusyPortAndBadOptionsExitWithOneLineErrors) {
   r = run_cli("serve --model " + model_ + " --max-batch-tokens 10");  // below the model's 64
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--max-batch-tokens"), std::string::npos) << r.err;
+}
+
+TEST_F(ServeCli, AbandonedRequestDoesNotDelaySigterm) {
+  // Issue 11: an abandoned 500 KB /tokenize went on for 48 s, and SIGTERM waited for it. Here 1.5 MB
+  // (32 texts of 7,000 words) is sent, the client hangs up, and SIGTERM follows at once.
+  ServeProcess server({"--model", model_, "--max-client-batch-size", "32"}, log("abandoned.log"));
+  ASSERT_TRUE(server.listening()) << server.log();
+  std::string text;
+  for (int w = 0; w < 7000; ++w) text += "word" + std::to_string(w % 97) + " ";
+  Json inputs = Json::array();
+  for (int i = 0; i < 32; ++i) inputs.push_back(text);
+  {
+    RawConnection c(server.port());
+    ASSERT_TRUE(c.send(post_request("/tokenize", Json{{"inputs", inputs}}.dump())));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // the server is at work on it
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const auto t0 = std::chrono::steady_clock::now();
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(std::chrono::seconds(20)), 0) << server.log();
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(s, 3.0);
+  std::printf("[ measure ] SIGTERM after an abandoned 1.5 MB /tokenize: exit in %.2f s\n", s);
+}
+
+TEST_F(ServeCli, AttackSuiteAgainstTheRealBinary) {
+  ServeProcess server({"--model", model_, "--max-client-batch-size", "32", "--max-connections", "16",
+                       "--request-head-timeout", "2", "--request-timeout", "3", "--read-timeout", "1"},
+                      log("attack.log"));
+  ASSERT_TRUE(server.listening()) << server.log();
+  AttackPlan plan;
+  plan.slow_heads = 300;
+  const AttackReport r = run_attack_suite(server.port(), plan);
+  std::printf(
+      "[ measure ] attack on textune serve: %zu /health probes, %zu ok, slowest %.0f ms; %zu/%zu slow heads "
+      "got 408; many keys answered within %.0f ms\n",
+      r.health_probes, r.health_ok, r.health_max_ms, r.slow_heads_408, plan.slow_heads, r.many_keys_max_ms);
+  EXPECT_GT(r.health_probes, 20u);
+  EXPECT_EQ(r.health_ok, r.health_probes);
+  EXPECT_LT(r.health_max_ms, 1000);
+  EXPECT_EQ(r.slow_heads_408, plan.slow_heads);
+  EXPECT_EQ(r.many_keys_status, std::vector<int>(plan.many_keys, 400));
+  EXPECT_EQ(r.huge_length_status, std::vector<int>(plan.huge_lengths, 413));
+  EXPECT_LT(r.huge_length_max_ms, 1000);
+  EXPECT_EQ(r.deep_status, (std::vector<int>{400, 400}));
+  EXPECT_EQ(r.big_head_status, 431);
+  auto cli = server.client();
+  auto p = cli.Post("/predict", Json{{"inputs", kTexts[0]}}.dump(), "application/json");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->status, 200);
+  const auto t0 = std::chrono::steady_clock::now();
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait(), 0) << server.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(3));
 }

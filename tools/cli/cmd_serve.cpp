@@ -64,6 +64,15 @@ const CommandRegistrar kRegistrar(
       app.add_option("--max-connections", s.max_connections, "Open connections served at once")->capture_default_str();
       app.add_option("--read-timeout", s.read_timeout_s, "Seconds a client may stall mid-request")
           ->capture_default_str();
+      app.add_option("--request-head-timeout", s.request_head_timeout_s,
+                     "Seconds a client has to send a request's head (408 after)")
+          ->capture_default_str();
+      app.add_option("--request-timeout", s.request_timeout_s,
+                     "Seconds a client has to send a whole request, body included (408 after)")
+          ->capture_default_str();
+      app.add_option("--max-head-bytes", s.max_head_bytes, "Largest request head (431 above)")->capture_default_str();
+      app.add_option("--keep-alive-timeout", s.keep_alive_timeout_s, "Seconds an idle keep-alive connection stays open")
+          ->capture_default_str();
       return [o] { return run_serve(*o); };
     },
     40);

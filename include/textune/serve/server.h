@@ -41,10 +41,22 @@ struct ServerOptions {
   /// Threads that take batches from the queue and call Pipeline::predict.
   size_t num_workers = 1;
 
-  /// Open connections served at once (one thread each); further connections wait to be served.
+  /// Requests served at once (a thread each, from the end of a request's head to its answer);
+  /// further complete requests wait for a thread. Connections waiting for a request head, or idle
+  /// between keep-alive requests, hold no thread (one thread watches them all).
   size_t max_connections = 2048;
-  /// A client that sends nothing for this long while a request is incomplete is disconnected.
+  /// A client that sends nothing for this long while a request is incomplete is disconnected
+  /// (408 while its head is incomplete).
   double read_timeout_s = 5;
+  /// Seconds from a request's first byte (on a new connection: from its opening) to the end of its
+  /// head (request line and headers); past it the server answers 408 and closes. Trickling bytes
+  /// (slowloris) does not extend it.
+  double request_head_timeout_s = 10;
+  /// Seconds from a request's first byte to the end of its body; past it: 408, and the connection
+  /// closes. Computing the answer is not counted.
+  double request_timeout_s = 60;
+  /// Largest request head in bytes (request line, headers, CRLFs); 431 above (RFC 6585).
+  size_t max_head_bytes = 65536;
   double write_timeout_s = 5;
   /// Idle keep-alive connections are closed after this long.
   double keep_alive_timeout_s = 5;
@@ -55,8 +67,13 @@ struct ServerOptions {
 /// An HTTP server for one model. Thread-safe: shutdown() may be called from any thread.
 ///
 /// Lifecycle: construct, bind(), listen() (blocks), shutdown() from another thread or a signal
-/// (serve_until_signal): the listening socket closes, requests already received are finished
-/// (their sequences still queued are predicted), then listen() returns.
+/// (serve_until_signal): the listening socket closes, connections without a complete request head
+/// are closed, requests already received are finished (their sequences still queued are predicted),
+/// then listen() returns.
+///
+/// Abandoned requests: a request whose client hangs up stops early (/tokenize between texts and every
+/// 1024 tokens, /predict while counting tokens and while queued: its sequences leave the queue), so
+/// neither the model nor shutdown waits for work nobody will read.
 class Server {
  public:
   /// @param pipeline predicts; loaded with `truncate = true` (the server checks lengths itself,
@@ -80,7 +97,7 @@ class Server {
   /// default action (a client disconnecting before its answer must not end the process).
   void listen();
   /// Stops accepting connections and makes listen() return once in-flight requests are answered.
-  /// Requests arriving afterwards on open keep-alive connections get 503. Idempotent.
+  /// Keep-alive connections close after their current request; idle ones at once. Idempotent.
   void shutdown();
 
   /// The bound port (0 before bind()).
