@@ -115,34 +115,12 @@ core::Json parse_request_json(std::string_view body, size_t max_depth, size_t ma
   auto refuse = [](const std::string& what) {
     return HttpError(400, ErrorType::kValidation, "Failed to parse the request body as JSON: " + what);
   };
-  // One pass without recursion over the bytes outside strings: nesting depth, and keys (colons) per
-  // open object. The stack never grows past max_depth.
-  std::vector<size_t> keys;   // per open array/object: its keys so far (arrays: unused)
-  std::vector<bool> objects;  // per open array/object: whether it is an object
-  bool in_string = false, escaped = false;
-  for (char c : body) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (objects.size() >= max_depth) throw refuse(fmt::format("nesting deeper than {} levels", max_depth));
-      objects.push_back(c == '{');
-      keys.push_back(0);
-    } else if ((c == ']' || c == '}') && !objects.empty()) {
-      objects.pop_back();
-      keys.pop_back();
-    } else if (c == ':' && !objects.empty() && objects.back()) {
-      if (++keys.back() > max_keys) throw refuse(fmt::format("an object with more than {} keys", max_keys));
-    }
-  }
+  // core::parse_json: linear time, no recursion, depth and keys per object bounded.
+  core::JsonLimits limits;
+  limits.max_depth = max_depth;
+  limits.max_object_keys = max_keys;
   try {
-    return core::parse_json(std::string(body), "request body");
+    return core::parse_json(body, "request body", limits);
   } catch (const DataError& e) {
     // "request body:1:5: invalid JSON: syntax error ..." -> "request body:1:5: syntax error ..."
     std::string what = e.what();

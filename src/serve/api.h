@@ -56,12 +56,12 @@ class Cancelled : public std::runtime_error {
 /// client hung up). An empty function never cancels.
 using CancelCheck = std::function<bool()>;
 
-/// Parses a request body as JSON, in time linear in its size, through core::parse_json.
-/// Before parsing, one pass over the bytes refuses nesting deeper than `max_depth` arrays/objects
-/// (so deep input costs no recursion) and objects with more than `max_keys` keys (nlohmann's
-/// ordered_json inserts a key in time linear in the object's size: 170k keys took 146 s).
-/// @throws HttpError 400 (Validation) for a syntax error, invalid UTF-8, too deep nesting or too many
-///         keys; the message says which, and the limit.
+/// Parses a request body as JSON with core::parse_json: time linear in its size, no recursion,
+/// at most `max_depth` nested arrays/objects and `max_keys` keys per object (TEI's bodies have five;
+/// nlohmann's ordered_json alone took 146 s for 170k keys).
+/// @throws HttpError 400 (Validation) for a syntax error, invalid UTF-8, a number out of range, too
+///         deep nesting or too many keys; the message says which (and the limit), with core's
+///         "request body:LINE:COL" position.
 core::Json parse_request_json(std::string_view body, size_t max_depth = 64, size_t max_keys = 1024);
 
 /// One input of /predict: a text, or a text pair (TEI's `Sequence`).

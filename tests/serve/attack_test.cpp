@@ -271,3 +271,32 @@ TEST(ServeHardening, AttackSuiteLeavesHealthAnswering) {
   server.stop();
   EXPECT_LT(ms_since(t0), 3000);
 }
+
+TEST(ServeHardening, RequestJsonLimitsAreCoresParserLimits) {
+  using textune::serve::HttpError;
+  using textune::serve::parse_request_json;
+  auto status_and_message = [](const std::string& body) -> std::pair<int, std::string> {
+    try {
+      parse_request_json(body);
+      return {0, ""};
+    } catch (const HttpError& e) {
+      return {e.status(), e.what()};
+    }
+  };
+  auto object_of = [](size_t keys) {
+    std::string s = "{";
+    for (size_t i = 0; i < keys; ++i) s += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":0";
+    return s + "}";
+  };
+  EXPECT_EQ(status_and_message(object_of(1024)).first, 0);  // the default cap: 1024 keys per object
+  auto [status, message] = status_and_message(object_of(1025));
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(message.find("more than 1024 keys"), std::string::npos) << message;
+  EXPECT_EQ(status_and_message("{\"inputs\": \"a\", \"x\": " + object_of(5000) + "}").first, 400);  // nested
+  // Depth: 64 levels accepted, 65 refused, in arrays and objects.
+  EXPECT_EQ(status_and_message(std::string(64, '[') + std::string(64, ']')).first, 0);
+  std::tie(status, message) = status_and_message(std::string(65, '[') + std::string(65, ']'));
+  EXPECT_EQ(status, 400);
+  EXPECT_NE(message.find("64 levels"), std::string::npos) << message;
+  EXPECT_EQ(status_and_message(R"({"inputs": 1e999})").first, 400);  // out of the double range
+}
