@@ -18,6 +18,7 @@
 #include <httplib.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -821,6 +822,13 @@ extern "C" void on_stop_signal(int sig) {
 
 void serve_until_signal(Server& server) {
   server.bind();
+  // Every connection is a descriptor, and waiting ones cost no thread: allow as many as the hard
+  // limit does (Debian's soft limit is 1024), as nginx's worker_rlimit_nofile would.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   if (::pipe2(g_signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) throw DataError("serve: cannot create a pipe for signals");
   struct sigaction action {
   }, old_int{}, old_term{};

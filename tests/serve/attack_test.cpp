@@ -180,7 +180,7 @@ TEST(ServeHardening, HeadDeadlineEndsTricklingClients) {
   const double ms = ms_since(t0);
   EXPECT_EQ(status_of(got), 408) << got;
   EXPECT_GT(ms, 1800);
-  EXPECT_LT(ms, 3000);
+  EXPECT_LT(ms, 3500);
   Json body = Json::parse(body_of(got));
   EXPECT_NE(body["error"].get<std::string>().find("2 s"), std::string::npos) << body;
 }
@@ -213,7 +213,7 @@ TEST(ServeHardening, AnnouncedOversizedBodyGets413AtOnce) {
            "\r\n\r\n{\"inputs\": ");
     const std::string got = c.receive(std::chrono::milliseconds(8000));
     EXPECT_EQ(status_of(got), 413) << length << "\n" << got;
-    EXPECT_LT(ms_since(t0), 500) << length;
+    EXPECT_LT(ms_since(t0), 1000) << length;
     EXPECT_NE(got.find("Connection: close"), std::string::npos);
     EXPECT_NE(body_of(got).find("exceeds the limit of 1000 bytes"), std::string::npos) << got;
   }
@@ -257,7 +257,7 @@ TEST(ServeHardening, AttackSuiteLeavesHealthAnswering) {
               r.health_probes, r.health_ok, r.health_max_ms, r.slow_heads_408, plan.slow_heads);
   EXPECT_GT(r.health_probes, 20u);
   EXPECT_EQ(r.health_ok, r.health_probes);
-  EXPECT_LT(r.health_max_ms, 1000);
+  EXPECT_LT(r.health_max_ms, 2000);
   EXPECT_EQ(r.slow_heads_408, plan.slow_heads);
   EXPECT_EQ(r.slow_heads_open, 0u);
   EXPECT_EQ(r.many_keys_status, std::vector<int>(plan.many_keys, 400));

@@ -61,7 +61,9 @@ const CommandRegistrar kRegistrar(
           ->capture_default_str();
       app.add_flag("--auto-truncate", s.auto_truncate, "Truncate over-long inputs unless a request says otherwise");
       app.add_option("--workers", s.num_workers, "Threads running model batches")->capture_default_str();
-      app.add_option("--max-connections", s.max_connections, "Open connections served at once")->capture_default_str();
+      app.add_option("--max-connections", s.max_connections,
+                     "Requests served at once (a thread each; connections waiting for a request hold none)")
+          ->capture_default_str();
       app.add_option("--read-timeout", s.read_timeout_s, "Seconds a client may stall mid-request")
           ->capture_default_str();
       app.add_option("--request-head-timeout", s.request_head_timeout_s,

@@ -111,7 +111,8 @@ class Server {
 };
 
 /// Runs `server.listen()` until SIGINT or SIGTERM, then shuts it down gracefully (finishing queued
-/// work) and returns. The previous SIGINT and SIGTERM handlers are restored afterwards.
+/// work) and returns. The previous SIGINT and SIGTERM handlers are restored afterwards. Raises the
+/// process's soft limit of open files to its hard limit (one descriptor per connection).
 /// Logs one line when listening starts (with the URL) and one when a signal arrives.
 void serve_until_signal(Server& server);
 
