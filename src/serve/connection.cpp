@@ -75,6 +75,10 @@ Connection::Scope::~Scope() {
 
 void Connection::await_request(bool keep_alive) {
   keep_alive_wait_ = keep_alive;
+  if (pos_ == buf_.size()) {
+    std::string().swap(buf_);  // a connection waiting in the gate keeps no read buffer
+    pos_ = 0;
+  }
   wait_start_ = head_start_ = last_byte_ = Clock::now();
   scanned_ = pos_;
   timed_out = false;
@@ -106,12 +110,12 @@ Connection::HeadState Connection::read_available() {
       buf_.clear();
       pos_ = scanned_ = 0;
     }
-    const size_t want = std::min(kReadChunk, limits_.max_head_bytes - have);
-    const size_t old = buf_.size();
-    buf_.resize(old + want);
-    const ssize_t n = ::recv(fd_, &buf_[old], want, MSG_DONTWAIT);
-    buf_.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    // Through a small stack buffer: a waiting connection keeps only the bytes it has sent.
+    char chunk[4096];
+    const size_t want = std::min(sizeof(chunk), limits_.max_head_bytes - have);
+    const ssize_t n = ::recv(fd_, chunk, want, MSG_DONTWAIT);
     if (n > 0) {
+      buf_.append(chunk, static_cast<size_t>(n));
       last_byte_ = Clock::now();
       if (!head_started_) {
         head_started_ = true;
