@@ -11,7 +11,22 @@
 
 namespace textune::eval {
 
-core::Json evaluation_report(const torch::Tensor& logits_in, const data::Dataset& dataset, double threshold) {
+int64_t resolve_pos_label(const std::vector<std::string>& labels, const std::optional<std::string>& pos_label) {
+  if (!pos_label) return 1;
+  for (size_t k = 0; k < labels.size(); ++k)
+    if (labels[k] == *pos_label) return static_cast<int64_t>(k);
+  const std::string& s = *pos_label;
+  if (!s.empty() && s.size() < 10 && s.find_first_not_of("0123456789") == std::string::npos) {
+    const int64_t id = std::stoll(s);
+    if (id < static_cast<int64_t>(labels.size())) return id;
+  }
+  std::string list;
+  for (size_t k = 0; k < labels.size(); ++k) list += fmt::format("{}{} (id {})", k ? ", " : "", labels[k], k);
+  throw UsageError(fmt::format("--pos_label {}: not a label of the model (labels: {})", s, list));
+}
+
+core::Json evaluation_report(const torch::Tensor& logits_in, const data::Dataset& dataset, double threshold,
+                             const std::optional<std::string>& pos_label) {
   if (!dataset.has_labels()) throw DataError(dataset.source + ": no label column to evaluate against");
   const torch::Tensor logits = logits_in.to(torch::kCPU, torch::kFloat32).contiguous();
   const int64_t n = static_cast<int64_t>(dataset.size());
@@ -26,7 +41,8 @@ core::Json evaluation_report(const torch::Tensor& logits_in, const data::Dataset
       torch::Tensor pred = logits.argmax(1).contiguous();
       std::vector<int64_t> y_true, y_pred(pred.data_ptr<int64_t>(), pred.data_ptr<int64_t>() + n);
       for (const auto& ex : dataset.examples) y_true.push_back(ex.label);
-      return classification_metrics(y_true, y_pred, c).to_json(dataset.label_map.labels());
+      const int64_t pos = c == 2 ? resolve_pos_label(dataset.label_map.labels(), pos_label) : 1;
+      return classification_metrics(y_true, y_pred, c, pos).to_json(dataset.label_map.labels());
     }
     case data::Task::kMultiLabel: {
       const size_t c = dataset.label_map.size();
@@ -58,8 +74,7 @@ core::Json scalar_metrics(const core::Json& report) {
   core::Json out = core::Json::object();
   for (auto it = report.begin(); it != report.end(); ++it)
     if (it.value().is_number() && it.key() != "num_examples" && it.key() != "threshold") out[it.key()] = it.value();
-  if (report.contains("f1_macro") && report.contains("accuracy")) out["f1"] = report["f1_macro"];
-  else if (report.contains("f1_micro")) out["f1"] = report["f1_micro"];
+  if (!out.contains("f1") && report.contains("f1_micro")) out["f1"] = report["f1_micro"];  // multi-label
   return out;
 }
 

@@ -153,7 +153,10 @@ double matthews_corrcoef(const std::vector<std::vector<int64_t>>& c) {
 }
 
 ClassificationMetrics classification_metrics(const std::vector<int64_t>& y_true, const std::vector<int64_t>& y_pred,
-                                             size_t num_labels) {
+                                             size_t num_labels, int64_t pos_label) {
+  if (num_labels == 2 && (pos_label < 0 || pos_label > 1))
+    throw std::invalid_argument(
+        fmt::format("metrics: pos_label {} is not a label id of a binary task (0 or 1)", pos_label));
   ClassificationMetrics m;
   m.confusion_matrix = confusion_matrix(y_true, y_pred, num_labels);
   m.num_examples = y_true.size();
@@ -172,6 +175,17 @@ ClassificationMetrics classification_metrics(const std::vector<int64_t>& y_true,
   m.f1_weighted = weighted.f1;
   m.mcc = matthews_corrcoef(m.confusion_matrix);
   m.per_class = per_class_scores(m.confusion_matrix);
+  if (num_labels == 2) {  // sklearn's average="binary": the positive class alone
+    m.pos_label = pos_label;
+    const ClassScores& pos = m.per_class[static_cast<size_t>(pos_label)];
+    m.precision = pos.precision;
+    m.recall = pos.recall;
+    m.f1 = pos.f1;
+  } else {
+    m.precision = m.precision_macro;
+    m.recall = m.recall_macro;
+    m.f1 = m.f1_macro;
+  }
   return m;
 }
 
@@ -180,6 +194,11 @@ core::Json ClassificationMetrics::to_json(const std::vector<std::string>& labels
     throw std::invalid_argument(fmt::format("metrics: {} label names for {} classes", labels.size(), per_class.size()));
   core::Json j = core::Json::object();
   j["accuracy"] = accuracy;
+  j["f1"] = f1;
+  j["precision"] = precision;
+  j["recall"] = recall;
+  if (pos_label >= 0) j["pos_label"] = labels[static_cast<size_t>(pos_label)];
+  j["f1_average"] = pos_label >= 0 ? "binary" : "macro";
   j["precision_macro"] = precision_macro;
   j["recall_macro"] = recall_macro;
   j["f1_macro"] = f1_macro;

@@ -38,6 +38,22 @@ inline CLI::Validator at_least(long long min) {
       fmt::format(">= {}", min), fmt::format("AT_LEAST_{}", min));
 }
 
+/// Makes `option` (a std::vector<std::string> of texts: a positional, or an option given once per
+/// value) take every argument verbatim. CLI11 reads a vector value in brackets as a list and splits
+/// it at commas ("[CLS] a film [SEP]" became "CLS] a film [SEP"); that happens only for options
+/// that allow extra arguments, so a positional takes any number of values through its minimum count
+/// instead. Texts are texts. Returns `option`.
+inline CLI::Option* verbatim_texts(CLI::Option* option) {
+  // the policy first: CLI11 trims expected_max when it is set after
+  option->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  if (option->get_positional())
+    option->expected(1 << 20, -1);  // `texts...` in --help
+  else
+    option->expected(1);
+  option->allow_extra_args(false);
+  return option;
+}
+
 /// The help text of --device.
 inline std::string device_help() {
   return "Device to run on: cpu, cuda or cuda:N (usable here: " + core::usable_devices() + ")";

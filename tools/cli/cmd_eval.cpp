@@ -7,6 +7,7 @@
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
+#include "saved_data.h"
 #include "textune/core/error.h"
 #include "textune/core/logging.h"
 #include "textune/data/batching.h"
@@ -24,6 +25,7 @@ struct EvalCliOptions {
   size_t batch_size = 32;
   std::optional<size_t> max_length;
   double threshold = 0.5;
+  std::optional<std::string> pos_label;
   std::string device = "cpu";
   data::DataOptions data;
 };
@@ -35,13 +37,22 @@ int run_eval(const EvalCliOptions& o) {
   if (!o.plot.empty()) check_output_file(o.plot, "--plot");
   check_input_file(o.data_file, "--data");
   const std::string dir = resolve_model_option(o.model);
+  // the training run's data options (textune_data.json) are the defaults; flags given here win
+  data::DataOptions dopt = o.data;
+  std::optional<std::string> pos_label = o.pos_label;
+  if (const auto saved = read_saved_data(dir)) {
+    apply_saved_data(*saved, dopt, true);
+    if (!pos_label && saved->json.contains("pos_label")) {
+      pos_label = saved->json["pos_label"].get<std::string>();
+      spdlog::info("--pos_label {} from {}", *pos_label, saved->path);
+    }
+  }
   models::LoadOptions lo;
   lo.device = device;
   models::PreTrainedModel model = models::load_pretrained(dir, lo);
   if (model->task() != models::TaskKind::kSequenceClassification)
     throw DataError(dir + " holds a " + model->architecture() + ", not a sequence classifier");
   auto tokenizer = tokenizers::Tokenizer::from_dir(dir);
-  data::DataOptions dopt = o.data;
   dopt.require_labels = true;
   dopt.task = model->problem_type() == models::ProblemType::kRegression   ? data::Task::kRegression
               : model->problem_type() == models::ProblemType::kMultiLabel ? data::Task::kMultiLabel
@@ -57,7 +68,10 @@ int run_eval(const EvalCliOptions& o) {
   data::CollateOptions co;
   co.pad_token_id = tokenizer->pad_token_id().value_or(0);
   torch::Tensor logits = train::predict_logits(model, enc, o.batch_size, co);
-  core::Json report = eval::evaluation_report(logits, ds, o.threshold);
+  if (o.pos_label && ds.task == data::Task::kClassification && ds.label_map.size() != 2)
+    spdlog::warn("--pos_label {} is ignored: f1, precision and recall are macro averages for {} labels", *o.pos_label,
+                 ds.label_map.size());
+  core::Json report = eval::evaluation_report(logits, ds, o.threshold, pos_label);
   std::cout << report.dump(2) << "\n";
   if (!o.output.empty()) core::write_json_file(o.output, report);
   // The plot goes where it was asked for (--plot), or beside the --output report; never unasked
@@ -79,19 +93,23 @@ const CommandRegistrar kRegistrar(
       auto o = std::make_shared<EvalCliOptions>();
       add_model_options(app, o->model, true, "Fine-tuned model");
       app.add_option("--data,--validation_file,--test_file", o->data_file, "Labelled data file")->required();
-      app.add_option("--output", o->output,
-                     "Also write the JSON report to this file (its directory must exist)");
+      app.add_option("--output", o->output, "Also write the JSON report to this file (its directory must exist)");
       app.add_option("--plot", o->plot,
                      "Confusion matrix PNG (default with --output: OUTPUT_confusion_matrix.png beside it; "
                      "without --output or --plot: no plot)");
       app.add_option("--per_device_eval_batch_size,--batch-size,--batch_size", o->batch_size)
           ->capture_default_str()
           ->check(at_least(1));
-      app.add_option_function<size_t>("--max_length,--max-length", [o](const size_t& v) { o->max_length = v; },
-                                      "Truncate inputs to N tokens (default: the model's maximum)")
+      app.add_option_function<size_t>(
+             "--max_length,--max-length", [o](const size_t& v) { o->max_length = v; },
+             "Truncate inputs to N tokens (default: the model's maximum)")
           ->check(at_least(1));
       app.add_option("--threshold", o->threshold, "Multi-label: probability at which a label is predicted")
           ->capture_default_str();
+      app.add_option_function<std::string>(
+          "--pos_label,--pos-label", [o](const std::string& v) { o->pos_label = v; },
+          "Two labels: the positive class whose f1, precision and recall are reported (a label name, or an id; "
+          "default: id 1, as scikit-learn's pos_label=1). More labels: those are macro averages");
       app.add_option("--device", o->device, device_help())->capture_default_str();
       DataOptionGroups groups;
       groups.task = false;  // the model's problem_type decides

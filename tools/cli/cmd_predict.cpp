@@ -9,8 +9,10 @@
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
+#include "saved_data.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
+#include "textune/core/logging.h"
 #include "textune/pipeline.h"
 
 namespace textune::cli {
@@ -20,6 +22,7 @@ struct PredictCliOptions {
   ModelOption model;
   std::string input, output;
   std::vector<std::string> texts;
+  std::vector<std::string> text_pairs;  ///< --text-pair, one per text
   size_t batch_size = 32;
   std::optional<size_t> max_length;
   std::string device = "cpu";
@@ -46,11 +49,21 @@ int run_predict(const PredictCliOptions& o) {
   parse_device(o.device);
   if (!o.output.empty()) check_output_file(o.output, "--output");
   if (!o.input.empty()) check_input_file(o.input, "--input");
+  if (!o.text_pairs.empty()) {
+    if (!o.input.empty())
+      throw UsageError(
+          "--text-pair goes with TEXT arguments; with --input the pairs come from a column "
+          "(--text-pair-column)");
+    if (o.text_pairs.size() != o.texts.size())
+      throw UsageError(fmt::format("{} texts but {} --text-pair values: give one --text-pair per text", o.texts.size(),
+                                   o.text_pairs.size()));
+  }
   // the data loader's rule (and serve's 400): a text must not be empty or only whitespace
-  for (size_t i = 0; i < o.texts.size(); ++i)
-    if (o.texts[i].find_first_not_of(" \t\r\n\f\v") == std::string::npos)
-      throw DataError(fmt::format("text {} of {} is empty{}", i + 1, o.texts.size(),
-                                  o.texts[i].empty() ? "" : " (only whitespace)"));
+  for (const auto* list : {&o.texts, &o.text_pairs})
+    for (size_t i = 0; i < list->size(); ++i)
+      if ((*list)[i].find_first_not_of(" \t\r\n\f\v") == std::string::npos)
+        throw DataError(fmt::format("{} {} of {} is empty{}", list == &o.texts ? "text" : "--text-pair", i + 1,
+                                    list->size(), (*list)[i].empty() ? "" : " (only whitespace)"));
   PipelineOptions po;
   po.device = o.device;
   po.batch_size = o.batch_size;
@@ -65,15 +78,26 @@ int run_predict(const PredictCliOptions& o) {
     throw DataError(dir + ": " + what);
   }
 
+  // the training run's data options (textune_data.json) are the defaults; flags given here win
+  const std::optional<SavedData> saved = read_saved_data(dir);
   std::vector<std::string> texts = o.texts;
-  std::vector<std::string> pairs;
+  std::vector<std::string> pairs = o.text_pairs;
   if (!o.input.empty()) {
     data::DataOptions dopt = o.data;
+    if (saved) apply_saved_data(*saved, dopt, false);
     dopt.require_labels = false;
     data::Dataset ds = data::load_dataset(o.input, dopt);
     texts = ds.texts();
     if (ds.has_pairs()) pairs = ds.text_pairs();
   }
+  // A pair model given single texts: transformers' pipeline runs it silently; we run it too (the
+  // user may mean it) but say loudly that the model learned pairs.
+  if (saved && saved->pairs && pairs.empty())
+    spdlog::warn(
+        "{} was trained on text pairs (columns {} and {}, {}) but is given single texts: the "
+        "predictions are not what it learned; give the second texts with --text-pair (one per text) or, "
+        "with --input, a pair column (--text-pair-column)",
+        dir, saved->text_column_used.value_or("?"), saved->pair_column_used.value_or("?"), saved->path);
   std::vector<Prediction> preds;
   if (pairs.empty()) {
     preds = pipe->predict(texts);
@@ -116,10 +140,13 @@ int run_predict(const PredictCliOptions& o) {
       out += j.dump() + "\n";
     }
   }
-  if (o.output.empty()) std::cout << out;
-  else core::write_file_atomic(o.output, out);
+  if (o.output.empty())
+    std::cout << out;
+  else
+    core::write_file_atomic(o.output, out);
   if (truncated)
-    std::cerr << fmt::format("{} of {} inputs were truncated to {} tokens\n", truncated, preds.size(), pipe->max_length());
+    std::cerr << fmt::format("{} of {} inputs were truncated to {} tokens\n", truncated, preds.size(),
+                             pipe->max_length());
   if (!o.output.empty()) std::cerr << fmt::format("{} predictions written to {}\n", preds.size(), o.output);
   return 0;
 }
@@ -129,15 +156,20 @@ const CommandRegistrar kRegistrar(
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<PredictCliOptions>();
       add_model_options(app, o->model, true, "Fine-tuned model");
-      app.add_option("--input,--test_file", o->input, "File of texts (CSV/TSV/JSONL/JSON/xlsx) with a header row naming a text column "
+      app.add_option("--input,--test_file", o->input,
+                     "File of texts (CSV/TSV/JSONL/JSON/xlsx) with a header row naming a text column "
                      "(or --no-header --text-column 0: one text per line)");
-      app.add_option("texts", o->texts, "Texts to classify");
+      verbatim_texts(app.add_option("texts", o->texts, "Texts to classify (each argument is one text)"));
+      verbatim_texts(app.add_option("--text-pair,--text_pair", o->text_pairs,
+                                    "The second text of a pair, once per TEXT, in order (a model trained with "
+                                    "--text-pair-column; with --input give --text-pair-column instead)"));
       app.add_option("--output", o->output, "Write predictions here: .jsonl (default format) or .csv");
       app.add_option("--per_device_eval_batch_size,--batch-size,--batch_size", o->batch_size)
           ->capture_default_str()
           ->check(at_least(1));
-      app.add_option_function<size_t>("--max_length,--max-length", [o](const size_t& v) { o->max_length = v; },
-                                      "Truncate inputs to N tokens (default: the model's maximum)")
+      app.add_option_function<size_t>(
+             "--max_length,--max-length", [o](const size_t& v) { o->max_length = v; },
+             "Truncate inputs to N tokens (default: the model's maximum)")
           ->check(at_least(1));
       app.add_option("--device", o->device, device_help())->capture_default_str();
       DataOptionGroups groups;

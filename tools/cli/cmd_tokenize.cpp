@@ -3,6 +3,7 @@
 // code points, end exclusive) and special_tokens_mask.
 #include <iostream>
 
+#include "checks.h"
 #include "command.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
@@ -118,7 +119,7 @@ const CommandRegistrar kRegistrar(
       app.add_option("--pair-input", o->pair_input, "UTF-8 file with the second text of each pair, one per line");
       app.add_option("--max-length", o->max_length, "Truncate to this many tokens (longest_first), 0 for none");
       app.add_flag("--no-special-tokens", o->no_special_tokens, "Do not add [CLS]/[SEP] or <s>/</s>");
-      app.add_option("texts", o->texts, "Texts to tokenize");
+      verbatim_texts(app.add_option("texts", o->texts, "Texts to tokenize (each argument is one text)"));
       return [o] { return run_tokenize(*o); };
     },
     40);

@@ -11,6 +11,7 @@
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
+#include "saved_data.h"
 #include "textune/core/checkpoint.h"
 #include "textune/core/error.h"
 #include "textune/core/json.h"
@@ -26,6 +27,7 @@ struct TrainCliOptions {
   ModelOption model;
   std::string train_file, eval_file, config;
   std::optional<std::string> resume;
+  std::optional<std::string> pos_label;  ///< --pos_label: the positive class of a binary eval_f1
   data::DataOptions data;
   train::TrainingArguments args;
 };
@@ -175,25 +177,32 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
     eval_set = data::load_dataset(o.eval_file, dopt,
                                   train_set.task == data::Task::kRegression ? nullptr : &train_set.label_map);
   if (eval_given && !args.metric_for_best_model.empty()) check_metric_name(args, train_set);
+  if (o.pos_label && train_set.task == data::Task::kClassification && train_set.label_map.size() == 2)
+    eval::resolve_pos_label(train_set.label_map.labels(), o.pos_label);  // a usage error before the model loads
   const std::string model_dir = resolve_model_option(o.model);
   check_max_length(args, model_dir);
   models::PreTrainedModel model =
       train::load_for_training(model_dir, train_set, eval_set ? &*eval_set : nullptr, args.seed, args.device);
   auto tokenizer = tokenizers::Tokenizer::from_dir(model_dir);
 
+  core::Json saved_data = saved_data_json(o.data, train_set);  // textune_data.json, for eval and predict
+  if (o.pos_label) saved_data["pos_label"] = *o.pos_label;
   train::Trainer trainer(model, tokenizer, model_dir, std::move(train_set), std::move(eval_set), args);
   auto last_report = std::make_shared<core::Json>();
-  trainer.set_compute_metrics([last_report](const torch::Tensor& logits, const data::Dataset& ds) {
-    *last_report = eval::evaluation_report(logits, ds);
-    return eval::scalar_metrics(*last_report);
-  });
+  trainer.set_compute_metrics(
+      [last_report, pos_label = o.pos_label](const torch::Tensor& logits, const data::Dataset& ds) {
+        *last_report = eval::evaluation_report(logits, ds, 0.5, pos_label);
+        return eval::scalar_metrics(*last_report);
+      });
   // Records and plots beside the model, written into the final directory before it replaces the
   // output directory; those of an earlier run (resumed or overwritten) never survive beside it.
   std::string metric = args.best_metric_key();
   std::vector<std::string> plots;
   train::FinalRecords records;
   records.names = {"training_curves.png", "confusion_matrix.png", "eval_results.json"};
+  for (const auto& f : saved_data_files()) records.names.push_back(f);
   records.write = [&](const std::string& staging, const train::TrainOutput& out) {
+    write_saved_data(staging, saved_data, o.data);
     if (metric == "eval_loss" && eval_given)
       metric = out.final_metrics.contains("eval_accuracy")  ? "eval_accuracy"
                : out.final_metrics.contains("eval_pearson") ? "eval_pearson"
@@ -268,6 +277,10 @@ const CommandRegistrar kRegistrar(
              "--resume,--resume_from_checkpoint", [o](const std::string& v) { o->resume = v; },
              "Continue exactly from a checkpoint-N directory (no value: the newest in --output)")
           ->expected(0, 1);
+      app.add_option_function<std::string>(
+          "--pos_label,--pos-label", [o](const std::string& v) { o->pos_label = v; },
+          "Two labels: the positive class of eval_f1, eval_precision and eval_recall (a label name or id; default: "
+          "id 1, as scikit-learn's pos_label=1)");
       add_data_options(app, o->data);
       add_training_arguments(app, o->args);
       CLI::App* self = &app;

@@ -56,6 +56,12 @@ double matthews_corrcoef(const std::vector<std::vector<int64_t>>& confusion);
 struct ClassificationMetrics {
   size_t num_examples = 0;
   double accuracy = 0;
+  /// The headline precision, recall and F1, as GLUE and sklearn's f1_score report them: with two
+  /// labels the scores of the positive class (`average="binary"`, `pos_label`), with more labels
+  /// the macro averages. MRPC's and QQP's "F1" is this one.
+  double precision = 0, recall = 0, f1 = 0;
+  /// The positive class id when there are two labels (binary averaging); -1 otherwise (macro).
+  int64_t pos_label = -1;
   double precision_macro = 0, recall_macro = 0, f1_macro = 0;
   double precision_micro = 0, recall_micro = 0, f1_micro = 0;
   double precision_weighted = 0, recall_weighted = 0, f1_weighted = 0;
@@ -63,17 +69,21 @@ struct ClassificationMetrics {
   std::vector<std::vector<int64_t>> confusion_matrix;  ///< rows true, columns predicted, in id order
   std::vector<ClassScores> per_class;                  ///< every id 0..num_labels-1
 
-  /// {"accuracy", "precision_macro", "recall_macro", "f1_macro", "precision_micro", "recall_micro",
-  /// "f1_micro", "precision_weighted", "recall_weighted", "f1_weighted", "mcc", "confusion_matrix",
-  /// "per_class": {label: {"precision", "recall", "f1", "support"}}, "num_examples"}.
-  /// `labels`: names in id order (size num_labels).
+  /// {"accuracy", "f1", "precision", "recall", "pos_label" (the positive label's name; two labels
+  /// only), "f1_average" ("binary" or "macro"), "precision_macro", "recall_macro", "f1_macro",
+  /// "precision_micro", "recall_micro", "f1_micro", "precision_weighted", "recall_weighted",
+  /// "f1_weighted", "mcc", "confusion_matrix", "per_class": {label: {"precision", "recall", "f1",
+  /// "support"}}, "num_examples"}. `labels`: names in id order (size num_labels).
   core::Json to_json(const std::vector<std::string>& labels) const;
 };
 
-/// All classification metrics from ids in 0..num_labels-1.
-/// @throws std::invalid_argument as confusion_matrix.
+/// All classification metrics from ids in 0..num_labels-1. With num_labels == 2, `precision`,
+/// `recall` and `f1` are those of class `pos_label` (sklearn's default pos_label=1; zero_division=0
+/// when that class is never predicted or never occurs); with more labels they are the macro
+/// averages and `pos_label` is ignored.
+/// @throws std::invalid_argument as confusion_matrix, or for a pos_label outside 0..1 with two labels.
 ClassificationMetrics classification_metrics(const std::vector<int64_t>& y_true, const std::vector<int64_t>& y_pred,
-                                             size_t num_labels);
+                                             size_t num_labels, int64_t pos_label = 1);
 
 /// Pearson's correlation coefficient (scipy.stats.pearsonr's statistic), computed in double with
 /// the means subtracted first. NaN when either input is constant or has fewer than 2 values.
