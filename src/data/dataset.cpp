@@ -201,6 +201,7 @@ std::string ValidationReport::summary() const {
   if (num_problems > problems.size())
     s += fmt::format("; and {} more problem{}", num_problems - problems.size(),
                      num_problems - problems.size() == 1 ? "" : "s");
+  if (!note.empty()) s += " (" + note + ")";
   return s;
 }
 
@@ -418,8 +419,20 @@ Dataset make_dataset(const Table& table, const DataOptions& options, const Label
   Dataset ds;
   ds.source = table.source;
   ds.task = options.task;
-  if (table.columns.empty())
+  if (table.columns.empty()) {
+    if (!table.problems.empty()) {  // no record could be read: say why, not "empty"
+      std::string s = fmt::format("{}: no record could be read", table.source);
+      const size_t n = std::min(table.problems.size(), std::max<size_t>(options.max_problems, 1));
+      for (size_t i = 0; i < n; ++i) {
+        Problem p = table.problems[i];
+        p.file.clear();
+        s += (i ? "; " : ": ") + p.to_string();
+      }
+      if (table.problems.size() > n) s += fmt::format("; and {} more problems", table.problems.size() - n);
+      throw DataError(s);
+    }
     throw DataError(fmt::format("{}: the file is empty (expected a header row and examples)", table.source));
+  }
 
   // ---- columns
   const bool text_defaulted = options.text_column.empty();
@@ -466,20 +479,30 @@ Dataset make_dataset(const Table& table, const DataOptions& options, const Label
   std::set<size_t> invalid_rows;
   for (const auto& p : table.problems) invalid_rows.insert(p.row);
 
-  // Resolves a label string to its name in the fixed map (label-names file: ids are accepted too).
+  if (names && given_map && !(*names == *given_map))
+    throw DataError(fmt::format("{}: --label-names {} lists {}, but the model's labels are {}", table.source,
+                                options.label_names_file, list_labels(names->labels()),
+                                list_labels(given_map->labels())));
+  // Integer labels are ids into the names: with a label-names file (in every file), with
+  // transformers' placeholder names, and when no name is itself an integer.
+  const bool integer_ids = fixed && (names || fixed->is_placeholder() ||
+                                     std::none_of(fixed->labels().begin(), fixed->labels().end(),
+                                                  [](const std::string& l) { return parse_integer(l).has_value(); }));
+  // Resolves a label string to its id in the fixed map.
   auto resolve_fixed = [&](const std::string& label) -> std::optional<int64_t> {
     if (auto id = fixed->id(label)) return id;
-    if ((names && !given_map) || fixed->is_placeholder()) {
+    if (integer_ids) {
       if (auto k = parse_integer(label); k && *k >= 0 && static_cast<size_t>(*k) < fixed->size()) return *k;
     }
     return std::nullopt;
   };
+  bool unknown_labels = false;
   auto unknown_label = [&](const std::string& label) {
-    if (given_map)
-      return fmt::format("label {} was not in the training data (the model knows {})", show(label),
-                         list_labels(fixed->labels()));
-    return fmt::format("label {} is neither an id 0..{} nor a name of {}", show(label), fixed->size() - 1,
-                       options.label_names_file);
+    unknown_labels = true;
+    if (names)
+      return fmt::format("label {} is neither an id 0..{} nor a name of {}", show(label), fixed->size() - 1,
+                         options.label_names_file);
+    return fmt::format("label {} was not in the training data", show(label));
   };
 
   std::vector<std::string> pending;  // labels of each example, before the label map exists
@@ -576,6 +599,8 @@ Dataset make_dataset(const Table& table, const DataOptions& options, const Label
   report.num_invalid_rows = invalid_rows.size();
   problems.resize(std::min(problems.size(), options.max_problems));
   report.problems = std::move(problems);
+  if (unknown_labels && !names)  // the list once, not on every row
+    report.note = "the model knows " + list_labels(fixed->labels());
   if (!report.ok()) {
     if (!options.skip_invalid)
       throw DataError(report.summary() + " (fix them, or pass --skip-invalid to leave such rows out)");

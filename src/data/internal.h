@@ -22,8 +22,8 @@ std::string sanitize_utf8(std::string_view s);
 /// objects as compact JSON.
 std::string json_scalar_to_string(const core::Json& value);
 
-/// Reads one sheet of an .xlsx workbook (xlsx.cpp).
-Table read_xlsx(const std::string& path, const std::string& sheet, bool has_header);
+/// Reads one sheet of an .xlsx workbook (xlsx.cpp): options.sheet, has_header, xlsx_max_part_bytes.
+Table read_xlsx(const std::string& path, const ReadOptions& options);
 /// Writes a one-sheet workbook (xlsx.cpp).
 void write_xlsx(const std::string& path, const Table& table, const WriteOptions& options);
 

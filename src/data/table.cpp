@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <map>
 #include <sstream>
+#include <string_view>
 
 #include <fmt/format.h>
 
@@ -100,6 +102,18 @@ std::optional<size_t> Table::column_index(const std::string& name) const {
 // CSV / TSV
 
 namespace {
+
+/// Tables are dense (every row has every column). A file that makes a mostly empty table (a header
+/// of 100k columns over many short rows, JSON records each with new keys) would cost memory out of
+/// all proportion to its size: refuse more than 4M cells when they are over 8 times the values read.
+void check_dense(const std::string& source, size_t rows, size_t columns, size_t values) {
+  const uint64_t dense = static_cast<uint64_t>(rows) * columns;
+  if (dense > (uint64_t{1} << 22) && dense > 8 * static_cast<uint64_t>(values))
+    throw DataError(fmt::format(
+        "{}: {} rows and {} columns would make a table of {} cells for only {} values read; textune refuses a table "
+        "that is mostly empty (is the header or the delimiter wrong?)",
+        source, rows, columns, dense, values));
+}
 
 /// A CSV/TSV tokenizer over the whole file in memory.
 class DelimitedParser {
@@ -249,7 +263,7 @@ Table parse_delimited(const std::string& bytes, char delimiter, Quoting quoting,
   t.format = delimiter == '\t' ? Format::kTsv : Format::kCsv;
   DelimitedParser parser(bytes, delimiter, quoting, source);
   std::vector<std::string> fields;
-  size_t line = 0;
+  size_t line = 0, values = 0;
   bool have_columns = false;
   while (parser.next(fields, line, t.columns.size())) {
     if (fields.size() == 1 && fields[0].empty()) continue;  // blank line
@@ -268,6 +282,8 @@ Table parse_delimited(const std::string& bytes, char delimiter, Quoting quoting,
                                         delimiter == '\t' ? "tab" : "delimiter")});
       continue;
     }
+    values += fields.size();
+    check_dense(source, t.rows.size() + 1, t.columns.size(), values);
     std::vector<core::Json> row;
     row.reserve(t.columns.size());
     for (auto& f : fields) row.emplace_back(std::move(f));
@@ -293,8 +309,13 @@ std::string short_json_error(const std::string& what) {
   return internal::sanitize_utf8(m);
 }
 
-/// Adds the keys of `record` to the table's columns and appends its row.
-void append_record(Table& t, std::map<std::string, size_t>& index, const core::Json& record, size_t row_number) {
+/// Adds the keys of `record` to the table's columns and appends its row; `values` counts the values read.
+void append_record(Table& t, std::map<std::string, size_t>& index, const core::Json& record, size_t row_number,
+                   size_t& values) {
+  values += record.size();
+  size_t new_keys = 0;
+  for (auto it = record.begin(); it != record.end(); ++it) new_keys += index.count(it.key()) ? 0 : 1;
+  check_dense(t.source, t.rows.size() + 1, t.columns.size() + new_keys, values);
   std::vector<core::Json> row(t.columns.size());
   for (auto it = record.begin(); it != record.end(); ++it) {
     auto [pos, inserted] = index.emplace(it.key(), t.columns.size());
@@ -308,6 +329,27 @@ void append_record(Table& t, std::map<std::string, size_t>& index, const core::J
   t.row_numbers.push_back(row_number);
 }
 
+/// core::parse_json's message without the file name it starts with and without "invalid JSON: ":
+/// "SOURCE:3:17: invalid JSON: syntax error ..." -> "line 3, column 17: syntax error ..." (only
+/// "column 17: ..." for a one-line JSONL record, `with_line` false).
+std::string json_error(const std::string& what, const std::string& source, bool with_line) {
+  std::string m = what;
+  if (m.rfind(source + ":", 0) == 0) m = m.substr(source.size() + 1);
+  size_t i = 0;
+  while (i < m.size() && std::isdigit(static_cast<unsigned char>(m[i]))) ++i;
+  if (i > 0 && i < m.size() && m[i] == ':') {
+    size_t j = i + 1;
+    while (j < m.size() && std::isdigit(static_cast<unsigned char>(m[j]))) ++j;
+    if (j > i + 1 && j < m.size() && m[j] == ':') {
+      std::string rest = m.substr(j + 1);
+      if (rest.rfind(" ", 0) == 0) rest = rest.substr(1);
+      if (rest.rfind("invalid JSON: ", 0) == 0) rest = rest.substr(14);
+      m = (with_line ? "line " + m.substr(0, i) + ", column " : "column ") + m.substr(i + 1, j - i - 1) + ": " + rest;
+    }
+  }
+  return internal::sanitize_utf8(m);
+}
+
 void finish_rows(Table& t) {
   for (auto& r : t.rows) r.resize(t.columns.size());
 }
@@ -317,7 +359,7 @@ Table parse_jsonl(const std::string& bytes, const std::string& source) {
   t.source = source;
   t.format = Format::kJsonl;
   std::map<std::string, size_t> index;
-  size_t pos = 0, line = 0;
+  size_t pos = 0, line = 0, values = 0;
   if (bytes.rfind("\xEF\xBB\xBF", 0) == 0) pos = 3;
   while (pos < bytes.size()) {
     ++line;
@@ -328,7 +370,11 @@ Table parse_jsonl(const std::string& bytes, const std::string& source) {
     if (text.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     core::Json record;
     try {
-      record = core::Json::parse(text.begin(), text.end());
+      // core::parse_json: linear time, with caps on nesting and keys for untrusted text
+      record = core::parse_json(std::string(text), source);
+    } catch (const DataError& e) {
+      t.problems.push_back({source, line, "", "not valid JSON: " + json_error(e.what(), source, false)});
+      continue;
     } catch (const core::Json::exception& e) {
       t.problems.push_back({source, line, "", "not valid JSON: " + short_json_error(e.what())});
       continue;
@@ -337,7 +383,7 @@ Table parse_jsonl(const std::string& bytes, const std::string& source) {
       t.problems.push_back({source, line, "", "expected a JSON object {\"text\": ..., \"label\": ...}"});
       continue;
     }
-    append_record(t, index, record, line);
+    append_record(t, index, record, line, values);
   }
   finish_rows(t);
   return t;
@@ -351,9 +397,10 @@ Table parse_json(const std::string& bytes, const std::string& source) {
     // a scalar (42, "text", true): not records in either layout
     std::string begins = bytes.substr(first, std::min<size_t>(20, bytes.size() - first));
     if (auto nl = begins.find_first_of("\r\n"); nl != std::string::npos) begins.resize(nl);
-    throw DataError(fmt::format("{}: neither a JSON array of records nor JSON Lines (one object per line); it begins "
-                                "with {}",
-                                source, internal::sanitize_utf8(begins)));
+    throw DataError(
+        fmt::format("{}: neither a JSON array of records nor JSON Lines (one object per line); it begins "
+                    "with {}",
+                    source, internal::sanitize_utf8(begins)));
   }
   if (first == std::string::npos || bytes[first] != '[') {
     Table t = parse_jsonl(bytes, source);
@@ -362,7 +409,9 @@ Table parse_json(const std::string& bytes, const std::string& source) {
   }
   core::Json doc;
   try {
-    doc = core::Json::parse(bytes.begin() + static_cast<std::ptrdiff_t>(first), bytes.end());
+    doc = core::parse_json(bytes, source);  // linear time, with caps on nesting and keys
+  } catch (const DataError& e) {
+    throw DataError(fmt::format("{}: not valid JSON: {}", source, json_error(e.what(), source, true)));
   } catch (const core::Json::exception& e) {
     throw DataError(fmt::format("{}: not valid JSON: {}", source, short_json_error(e.what())));
   }
@@ -370,12 +419,13 @@ Table parse_json(const std::string& bytes, const std::string& source) {
   t.source = source;
   t.format = Format::kJson;
   std::map<std::string, size_t> index;
+  size_t values = 0;
   for (size_t i = 0; i < doc.size(); ++i) {
     if (!doc[i].is_object()) {
       t.problems.push_back({source, i + 1, "", "expected a JSON object {\"text\": ..., \"label\": ...}"});
       continue;
     }
-    append_record(t, index, doc[i], i + 1);
+    append_record(t, index, doc[i], i + 1, values);
   }
   finish_rows(t);
   return t;
@@ -383,15 +433,39 @@ Table parse_json(const std::string& bytes, const std::string& source) {
 
 }  // namespace
 
+namespace {
+
+/// A CSV file's delimiter: csv.Sniffer's guess from the first 20 lines (at most 16 KiB), when the
+/// header line holds it; else ','.
+char sniff_csv_delimiter(const std::string& bytes) {
+  size_t start = bytes.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
+  start = std::min(bytes.find_first_not_of("\r\n", start), bytes.size());
+  size_t end = start;
+  for (int lines = 0; lines < 20 && end < bytes.size() && end - start < 16384; ++lines) {
+    const size_t nl = bytes.find('\n', end);
+    end = nl == std::string::npos ? bytes.size() : nl + 1;
+  }
+  end = std::min(end, start + 16384);
+  const std::string_view sample(bytes.data() + start, end - start);
+  const auto d = sniff_delimiter(sample);
+  if (!d || *d == ',') return ',';
+  const std::string_view header = sample.substr(0, sample.find('\n'));
+  return header.find(*d) != std::string_view::npos ? *d : ',';
+}
+
+}  // namespace
+
 Table read_table(const std::string& path, const ReadOptions& options) {
   const Format format = options.format ? *options.format : format_from_path(path);
-  if (format == Format::kXlsx) return internal::read_xlsx(path, options.sheet, options.has_header);
-  const std::string bytes = core::read_file(path);
+  if (format == Format::kXlsx) return internal::read_xlsx(path, options);
+  const std::string bytes = decode_text(core::read_file(path), options.encoding, path);
   switch (format) {
     case Format::kCsv:
-      return parse_delimited(bytes, ',', options.quoting.value_or(Quoting::kRfc4180), options.has_header, path);
+      return parse_delimited(bytes, options.delimiter ? *options.delimiter : sniff_csv_delimiter(bytes),
+                             options.quoting.value_or(Quoting::kRfc4180), options.has_header, path);
     case Format::kTsv:
-      return parse_delimited(bytes, '\t', options.quoting.value_or(Quoting::kAuto), options.has_header, path);
+      return parse_delimited(bytes, options.delimiter.value_or('\t'), options.quoting.value_or(Quoting::kAuto),
+                             options.has_header, path);
     case Format::kJsonl:
       return parse_jsonl(bytes, path);
     case Format::kJson:

@@ -9,8 +9,10 @@
 // as openpyxl decides. The workbook's date system is in <workbookPr date1904="1"/>.
 #include <zip.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -84,7 +86,8 @@ namespace {
 /// An open zip archive.
 class ZipReader {
  public:
-  explicit ZipReader(const std::string& path) : path_(path) {
+  /// `limit`: the most bytes one part may uncompress to.
+  ZipReader(const std::string& path, uint64_t limit) : path_(path), limit_(limit) {
     int err = 0;
     zip_ = zip_open(path.c_str(), ZIP_RDONLY, &err);
     if (!zip_) {
@@ -108,33 +111,66 @@ class ZipReader {
 
   bool has(const std::string& name) const { return zip_name_locate(zip_, name.c_str(), 0) >= 0; }
 
+  /// The uncompressed bytes of `name`, read in chunks and never more than `limit` bytes (a zip bomb
+  /// stops at the limit, whatever size the archive declares).
   std::string read(const std::string& name) const {
+    const uint64_t limit = limit_;
     zip_stat_t st;
     zip_stat_init(&st);
     if (zip_stat(zip_, name.c_str(), 0, &st) != 0)
       throw DataError(fmt::format("{}: not a valid .xlsx workbook: {} is missing", path_, name));
+    auto too_big = [&] {
+      return DataError(fmt::format(
+          "{}: {} inside the workbook uncompresses to more than {} MiB, the limit for one part (a zip bomb? "
+          "to read it anyway, set TEXTUNE_XLSX_MAX_PART_MB to a larger number of MiB)",
+          path_, name, limit >> 20));
+    };
+    if ((st.valid & ZIP_STAT_SIZE) && st.size > limit) throw too_big();
     zip_file_t* f = zip_fopen(zip_, name.c_str(), 0);
-    if (!f) throw DataError(fmt::format("{}: cannot read {} inside the workbook", path_, name));
-    std::string out(static_cast<size_t>(st.size), '\0');
-    const zip_int64_t n = zip_fread(f, out.data(), st.size);
+    if (!f)
+      throw DataError(fmt::format("{}: cannot read {} inside the workbook ({})", path_, name, zip_strerror(zip_)));
+    std::string out;
+    if (st.valid & ZIP_STAT_SIZE) out.reserve(static_cast<size_t>(st.size));
+    constexpr size_t kChunk = size_t{1} << 20;
+    for (;;) {
+      const size_t have = out.size();
+      out.resize(have + kChunk);
+      const zip_int64_t n = zip_fread(f, out.data() + have, kChunk);
+      if (n < 0) {
+        std::string why = zip_strerror(zip_);
+        if (auto* fe = zip_file_get_error(f)) why = zip_error_strerror(fe);
+        zip_fclose(f);
+        throw DataError(
+            fmt::format("{}: cannot read {} inside the workbook (corrupt or truncated archive: {})", path_, name, why));
+      }
+      out.resize(have + static_cast<size_t>(n));
+      if (n == 0) break;
+      if (out.size() > limit) {
+        zip_fclose(f);
+        throw too_big();
+      }
+    }
     zip_fclose(f);
-    if (n < 0 || static_cast<zip_uint64_t>(n) != st.size)
-      throw DataError(fmt::format("{}: cannot read {} inside the workbook (corrupt archive)", path_, name));
     return out;
   }
 
  private:
   std::string path_;
+  uint64_t limit_;
   zip_t* zip_ = nullptr;
 };
 
-pugi::xml_document parse_xml(const std::string& bytes, const std::string& path, const std::string& part) {
+/// Parses `bytes` in place (no second copy of a large part): `bytes` must outlive the document.
+pugi::xml_document parse_xml(std::string& bytes, const std::string& path, const std::string& part) {
   pugi::xml_document doc;
   // keep whitespace-only text of <t xml:space="preserve"> </t>
-  auto r = doc.load_buffer(bytes.data(), bytes.size(), pugi::parse_default | pugi::parse_ws_pcdata_single,
-                           pugi::encoding_utf8);
+  auto r = doc.load_buffer_inplace(bytes.data(), bytes.size(), pugi::parse_default | pugi::parse_ws_pcdata_single,
+                                   pugi::encoding_utf8);
   if (!r)
-    throw DataError(fmt::format("{}: not a valid .xlsx workbook: {} is not XML ({})", path, part, r.description()));
+    throw DataError(fmt::format("{}: not a valid .xlsx workbook: {} is not XML ({} at byte {})", path, part,
+                                r.description(), r.offset));
+  if (!doc.document_element())
+    throw DataError(fmt::format("{}: not a valid .xlsx workbook: {} has no XML element", path, part));
   return doc;
 }
 
@@ -245,6 +281,7 @@ size_t column_from_ref(std::string_view ref) {
   size_t col = 0, i = 0;
   while (i < ref.size() && std::isalpha(static_cast<unsigned char>(ref[i]))) {
     col = col * 26 + static_cast<size_t>(std::toupper(static_cast<unsigned char>(ref[i])) - 'A' + 1);
+    col = std::min<size_t>(col, size_t{1} << 40);  // saturate: "ZZZZ...Z" must not wrap to a small column
     ++i;
   }
   return i == 0 ? std::string::npos : col - 1;
@@ -285,7 +322,8 @@ struct Workbook {
 
 Workbook read_workbook(const ZipReader& zip, const std::string& path) {
   Workbook wb;
-  auto doc = parse_xml(zip.read("xl/workbook.xml"), path, "xl/workbook.xml");
+  std::string xml = zip.read("xl/workbook.xml");
+  auto doc = parse_xml(xml, path, "xl/workbook.xml");
   auto root = doc.document_element();
   if (auto pr = child(root, "workbookPr")) {
     const std::string v = pr.attribute("date1904").value();
@@ -293,7 +331,8 @@ Workbook read_workbook(const ZipReader& zip, const std::string& path) {
   }
   std::map<std::string, std::string> targets;
   if (zip.has("xl/_rels/workbook.xml.rels")) {
-    auto rels = parse_xml(zip.read("xl/_rels/workbook.xml.rels"), path, "xl/_rels/workbook.xml.rels");
+    std::string rels_xml = zip.read("xl/_rels/workbook.xml.rels");
+    auto rels = parse_xml(rels_xml, path, "xl/_rels/workbook.xml.rels");
     for (auto r : rels.document_element().children())
       if (local_name(r) == "Relationship") targets[r.attribute("Id").value()] = r.attribute("Target").value();
   }
@@ -321,8 +360,35 @@ std::string join_names(const std::vector<SheetRef>& sheets) {
 
 }  // namespace
 
+namespace {
+
+constexpr uint64_t kDefaultMaxPartMiB = 256;
+constexpr size_t kExcelMaxColumns = 16384;  // XFD
+constexpr size_t kExcelMaxRows = 1048576;
+
+/// The per-part limit: the option, else TEXTUNE_XLSX_MAX_PART_MB, else 256 MiB.
+uint64_t part_limit(uint64_t option) {
+  if (option > 0) return option;
+  if (const char* env = std::getenv("TEXTUNE_XLSX_MAX_PART_MB"); env && *env) {
+    char* end = nullptr;
+    const unsigned long long mib = std::strtoull(env, &end, 10);
+    if (*end != '\0' || mib == 0 || mib > (uint64_t{1} << 20))
+      throw UsageError(fmt::format("TEXTUNE_XLSX_MAX_PART_MB=\"{}\" is not a number of MiB from 1 to 1048576", env));
+    return static_cast<uint64_t>(mib) << 20;
+  }
+  return kDefaultMaxPartMiB << 20;
+}
+
+/// A cell reference for messages: at most 20 characters, valid UTF-8.
+std::string show_ref(std::string_view ref) {
+  std::string s = internal::sanitize_utf8(ref.substr(0, 20));
+  return ref.size() > 20 ? s + "..." : s;
+}
+
+}  // namespace
+
 std::vector<std::string> xlsx_sheet_names(const std::string& path) {
-  ZipReader zip(path);
+  ZipReader zip(path, part_limit(0));
   std::vector<std::string> names;
   for (const auto& s : read_workbook(zip, path).sheets) names.push_back(s.name);
   return names;
@@ -330,8 +396,10 @@ std::vector<std::string> xlsx_sheet_names(const std::string& path) {
 
 namespace internal {
 
-Table read_xlsx(const std::string& path, const std::string& sheet_name, bool has_header) {
-  ZipReader zip(path);
+Table read_xlsx(const std::string& path, const ReadOptions& options) {
+  const std::string& sheet_name = options.sheet;
+  const bool has_header = options.has_header;
+  ZipReader zip(path, part_limit(options.xlsx_max_part_bytes));
   const Workbook wb = read_workbook(zip, path);
   const SheetRef* sheet = &wb.sheets.front();
   if (!sheet_name.empty()) {
@@ -345,7 +413,8 @@ Table read_xlsx(const std::string& path, const std::string& sheet_name, bool has
 
   std::vector<std::string> shared;
   if (zip.has("xl/sharedStrings.xml")) {
-    auto doc = parse_xml(zip.read("xl/sharedStrings.xml"), path, "xl/sharedStrings.xml");
+    std::string xml = zip.read("xl/sharedStrings.xml");
+    auto doc = parse_xml(xml, path, "xl/sharedStrings.xml");
     for (auto si : doc.document_element().children())
       if (local_name(si) == "si") shared.push_back(rich_text(si));
   }
@@ -353,7 +422,8 @@ Table read_xlsx(const std::string& path, const std::string& sheet_name, bool has
   // style index -> date format
   std::vector<DateFormat> style_dates;
   if (zip.has("xl/styles.xml")) {
-    auto doc = parse_xml(zip.read("xl/styles.xml"), path, "xl/styles.xml");
+    std::string xml = zip.read("xl/styles.xml");
+    auto doc = parse_xml(xml, path, "xl/styles.xml");
     auto root = doc.document_element();
     std::map<int, std::string> custom;
     for (auto nf : child(root, "numFmts").children())
@@ -366,25 +436,46 @@ Table read_xlsx(const std::string& path, const std::string& sheet_name, bool has
     }
   }
 
-  auto doc = parse_xml(zip.read(sheet->part), path, sheet->part);
+  std::string sheet_xml = zip.read(sheet->part);
+  auto doc = parse_xml(sheet_xml, path, sheet->part);
   auto data = child(doc.document_element(), "sheetData");
 
   Table t;
   t.source = path;
   t.format = Format::kXlsx;
-  std::vector<std::pair<size_t, std::vector<core::Json>>> rows;  // (Excel row number, cells)
-  size_t row_number = 0;
+  // Rows are kept sparse while reading (column, value), so that one cell far to the right costs one
+  // cell, not a row of empty ones.
+  using SparseRow = std::vector<std::pair<size_t, core::Json>>;
+  std::vector<std::pair<size_t, SparseRow>> rows;  // (Excel row number, cells)
+  size_t row_number = 0, num_values = 0;
   for (auto row : data.children()) {
     if (local_name(row) != "row") continue;
-    row_number = row.attribute("r") ? row.attribute("r").as_ullong() : row_number + 1;
-    std::vector<core::Json> cells;
+    if (auto r = row.attribute("r")) {
+      const std::string_view text = r.value();
+      const unsigned long long n = r.as_ullong();
+      if (n == 0 || n > kExcelMaxRows || text.find_first_not_of("0123456789") != std::string_view::npos)
+        throw DataError(fmt::format("{}: sheet \"{}\": row number \"{}\" is not one of Excel's rows 1 to 1048576", path,
+                                    sheet->name, show_ref(text)));
+      row_number = static_cast<size_t>(n);
+    } else if (++row_number > kExcelMaxRows) {
+      throw DataError(fmt::format("{}: sheet \"{}\": more than Excel's 1048576 rows", path, sheet->name));
+    }
+    SparseRow cells;
     size_t col = 0;
     for (auto c : row.children()) {
       if (local_name(c) != "c") continue;
+      std::string_view ref;
       if (auto r = c.attribute("r")) {
-        const size_t k = column_from_ref(r.value());
+        ref = r.value();
+        const size_t k = column_from_ref(ref);
         if (k != std::string::npos) col = k;
       }
+      if (col >= kExcelMaxColumns)
+        throw DataError(
+            fmt::format("{}: sheet \"{}\", cell {}: beyond Excel's last column XFD (a sheet has at most 16384 columns)",
+                        path, sheet->name,
+                        ref.empty() ? column_letters(std::min(col, kExcelMaxColumns)) + std::to_string(row_number)
+                                    : show_ref(ref)));
       const std::string type = c.attribute("t").value();
       auto v = child(c, "v");
       core::Json value;  // null: empty cell
@@ -392,8 +483,10 @@ Table read_xlsx(const std::string& path, const std::string& sheet_name, bool has
         if (v) {
           const auto idx = static_cast<size_t>(v.text().as_ullong());
           if (idx >= shared.size())
-            throw DataError(fmt::format("{}: sheet \"{}\", cell {}{}: shared string {} does not exist", path,
-                                        sheet->name, column_letters(col), row_number, idx));
+            throw DataError(fmt::format(
+                "{}: sheet \"{}\", cell {}{}: shared string {} does not exist (the workbook has {} shared strings)",
+                path, sheet->name, column_letters(col), row_number, internal::sanitize_utf8(v.text().get()),
+                shared.size()));
           value = shared[idx];
         }
       } else if (type == "inlineStr") {
@@ -420,40 +513,70 @@ Table read_xlsx(const std::string& path, const std::string& sheet_name, bool has
           }
         }
       }
-      if (cells.size() <= col) cells.resize(col + 1);
-      cells[col] = std::move(value);
+      const bool blank = value.is_null() || (value.is_string() && value.get_ref<const std::string&>().empty());
+      if (!cells.empty() && col <= cells.back().first) {  // out of order: replace or insert in place
+        auto it = std::lower_bound(cells.begin(), cells.end(), col,
+                                   [](const auto& cell, size_t k) { return cell.first < k; });
+        if (it != cells.end() && it->first == col)
+          it->second = std::move(value);
+        else if (!blank)
+          cells.insert(it, {col, std::move(value)});
+      } else if (!blank || value.is_string()) {
+        cells.emplace_back(col, std::move(value));
+      }
       ++col;
     }
     bool empty = true;
     for (const auto& c : cells)
-      empty = empty && (c.is_null() || (c.is_string() && c.get_ref<const std::string&>().empty()));
-    if (!empty) rows.emplace_back(row_number, std::move(cells));
+      empty = empty && (c.second.is_null() || (c.second.is_string() && c.second.get_ref<const std::string&>().empty()));
+    if (!empty) {
+      num_values += cells.size();
+      rows.emplace_back(row_number, std::move(cells));
+    }
   }
 
   size_t first = 0;
   size_t width = 0;
-  for (const auto& r : rows) width = std::max(width, r.second.size());
+  for (const auto& r : rows)
+    if (!r.second.empty()) width = std::max(width, r.second.back().first + 1);
+  // The table is dense (every row has every column): refuse a sheet that is mostly empty space.
+  const size_t data_rows = rows.size() - (has_header && !rows.empty() ? 1 : 0);
+  const uint64_t dense = static_cast<uint64_t>(data_rows) * width;
+  if (dense > (uint64_t{1} << 24) && dense > 8 * static_cast<uint64_t>(num_values))
+    throw DataError(fmt::format(
+        "{}: sheet \"{}\" spans {} rows and {} columns (to column {}) but holds only {} values; textune reads a sheet "
+        "as a full table and refuses one that is mostly empty (delete the stray cells far to the right)",
+        path, sheet->name, data_rows, width, column_letters(width - 1), num_values));
+  auto dense_row = [width](SparseRow& sparse) {
+    std::vector<core::Json> cells(width);
+    for (auto& [k, v] : sparse) cells[k] = std::move(v);
+    SparseRow().swap(sparse);
+    return cells;
+  };
   if (has_header && !rows.empty()) {
+    const std::vector<core::Json> cells = dense_row(rows[0].second);
     for (size_t i = 0; i < width; ++i) {
-      const auto& cells = rows[0].second;
-      std::string name = i < cells.size() ? internal::json_scalar_to_string(cells[i]) : "";
+      std::string name = internal::json_scalar_to_string(cells[i]);
       t.columns.push_back(name.empty() ? column_letters(i) : name);
     }
     first = 1;
   } else {
     for (size_t i = 0; i < width; ++i) t.columns.push_back(std::to_string(i));
   }
+  t.rows.reserve(rows.size() - first);
   for (size_t i = first; i < rows.size(); ++i) {
-    rows[i].second.resize(width);
-    t.rows.push_back(std::move(rows[i].second));
+    t.rows.push_back(dense_row(rows[i].second));
     t.row_numbers.push_back(rows[i].first);
   }
   return t;
 }
 
+}  // namespace internal
+
 // ---------------------------------------------------------------------------------------------
 // writing
 
+namespace internal {
 namespace {
 
 /// XML text content: escapes markup, carriage returns, and characters XML 1.0 cannot hold (as
@@ -528,6 +651,9 @@ std::string xml_attr(const std::string& s) {
 
 }  // namespace
 
+/// Excel's limit on the characters of one cell ("Excel specifications and limits").
+constexpr size_t kExcelMaxCellChars = 32767;
+
 void write_xlsx(const std::string& path, const Table& table, const WriteOptions& options) {
   std::vector<std::string> shared;
   std::map<std::string, size_t> shared_index;
@@ -540,6 +666,16 @@ void write_xlsx(const std::string& path, const Table& table, const WriteOptions&
     if (!is_valid_utf8(s))
       throw DataError(fmt::format("{}: row {}, column \"{}\": not valid UTF-8; cannot write it to .xlsx", table.source,
                                   row, column));
+    if (s.size() > kExcelMaxCellChars) {
+      // Excel counts UTF-16 code units: a character outside the BMP (4 UTF-8 bytes) counts twice.
+      size_t units = 0;
+      for (unsigned char c : s) units += (c & 0xC0) != 0x80 ? ((c >= 0xF0) ? 2 : 1) : 0;
+      if (units > kExcelMaxCellChars)
+        throw DataError(fmt::format(
+            "{}: row {}, column \"{}\": a cell of {} characters is longer than Excel's limit of 32767 characters "
+            "per cell, and Excel would refuse the workbook; write .csv or .jsonl instead, or shorten the text",
+            table.source, row, column, units));
+    }
     if (options.xlsx_shared_strings) {
       auto [it, inserted] = shared_index.emplace(s, shared.size());
       if (inserted) shared.push_back(s);

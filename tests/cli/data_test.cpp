@@ -58,3 +58,46 @@ TEST(CliData, UsageErrors) {
   EXPECT_EQ(run_cli("data -i " + data_dir() + "/en/sst2/dev.tsv --task foo").exit_code, 2);
   EXPECT_EQ(run_cli("data -i " + data_dir() + "/en/sst2/dev.tsv --format yaml").exit_code, 2);
 }
+
+// Issue 11: the delimiter, encodings and Excel's cell limit from the command line.
+TEST(CliData, SemicolonCsvIsSniffedAndDelimiterOverrides) {
+  TempDir tmp;
+  write_text(tmp / "eu.csv", "text;label\n\"gut; sehr\";1\n");
+  auto r = run_cli("data -i " + tmp / "eu.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"text\":\"gut; sehr\",\"label\":1}\n");
+  auto p = run_cli("data -i " + tmp / "eu.csv --delimiter '|'");
+  EXPECT_EQ(p.exit_code, 1);  // one column "text;label": no text column
+  EXPECT_EQ(run_cli("data -i " + tmp / "eu.csv --delimiter ';;'").exit_code, 2);
+}
+
+TEST(CliData, Utf16FileIsNamedAndReadWithEncoding) {
+  TempDir tmp;
+  std::string bytes = "\xFF\xFE";
+  for (char c : std::string("text,label\nhi,1\n")) bytes += std::string{c, '\0'};
+  write_text(tmp / "u16.csv", bytes);
+  auto r = run_cli("data -i " + tmp / "u16.csv");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err, "error: " + tmp / "u16.csv" +
+                       ": the file is UTF-16LE text (it begins with a UTF-16LE byte order mark), not UTF-8: pass "
+                       "--encoding utf-16 (or save it as UTF-8)\n");
+  auto ok = run_cli("data -i " + tmp / "u16.csv --encoding utf-16");
+  ASSERT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(ok.out, "{\"text\":\"hi\",\"label\":1}\n");
+  write_text(tmp / "l1.csv", "text,label\ncaf\xE9,1\n");
+  auto l1 = run_cli("data -i " + tmp / "l1.csv --encoding latin-1");
+  ASSERT_EQ(l1.exit_code, 0) << l1.err;
+  EXPECT_EQ(l1.out, "{\"text\":\"caf\xC3\xA9\",\"label\":1}\n");
+  EXPECT_EQ(run_cli("data -i " + tmp / "l1.csv --encoding klingon").exit_code, 2);
+}
+
+TEST(CliData, XlsxOutputRefusesCellsOverExcelsLimit) {
+  TempDir tmp;
+  write_text(tmp / "long.csv", "text,label\nshort,0\n" + std::string(40000, 'x') + ",1\n");
+  auto r = run_cli("data -i " + tmp / "long.csv -o " + tmp / "long.xlsx");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("row 3, column \"text\": a cell of 40000 characters is longer than Excel's limit of 32767"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "long.xlsx"));
+}

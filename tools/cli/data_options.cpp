@@ -1,6 +1,8 @@
 // The dataset options of the command line: see data_options.h.
 #include "data_options.h"
 
+#include "textune/core/error.h"
+
 #include <string>
 #include <vector>
 
@@ -40,6 +42,24 @@ void add_data_options(CLI::App& app, data::DataOptions& o, DataOptionGroups grou
       ->check(CLI::IsMember({"csv", "tsv", "txt", "jsonl", "json", "xlsx"}))
       ->group(group);
   app.add_option("--sheet", o.read.sheet, "Excel sheet name (default: the first sheet)")->group(group);
+  app.add_option_function<std::string>(
+         "--delimiter", [&o](const std::string& s) { o.read.delimiter = data::parse_delimiter(s); },
+         "CSV field delimiter: one character, or tab (default: sniffed from the header among , ; tab |)")
+      ->check(
+          [](const std::string& s) -> std::string {
+            try {
+              data::parse_delimiter(s);
+              return "";
+            } catch (const Error& e) {
+              return e.what();
+            }
+          },
+          "CHAR")
+      ->group(group);
+  app.add_option("--encoding", o.read.encoding,
+                 "Text file encoding: utf-8 (default), utf-8-sig, utf-16, utf-16le, utf-16be, latin-1, cp1252, or "
+                 "another iconv name (gb18030, ...)")
+      ->group(group);
   app.add_flag_callback(
          "--no-header,--no_header", [&o] { o.read.has_header = false; },
          "CSV/TSV without a header row: columns are named by 0-based index (GLUE CoLA)")

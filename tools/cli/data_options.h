@@ -18,7 +18,8 @@ struct DataOptionGroups {
 /// Adds the dataset options to `app` and fills `options` when the command line is parsed:
 ///   --text-column, --text-pair-column, --label-column (NAME, or a 0-based INDEX for header-less files)
 ///   --label-separator SEP, --label-names FILE, --task classification|multi-label|regression
-///   --format csv|tsv|jsonl|json|xlsx, --sheet NAME, --no-header, --quoting auto|csv|none
+///   --format csv|tsv|jsonl|json|xlsx, --sheet NAME, --no-header, --quoting auto|csv|none,
+///   --delimiter C (CSV; default sniffed), --encoding NAME (text files; default UTF-8)
 ///   --skip-invalid, --max-problems N
 /// Underscore spellings (--text_column, --label_column_name as run_classification.py spells it, ...)
 /// are accepted too. Option values are checked by CLI11 (a bad --task is a usage error, exit 2).

@@ -99,6 +99,8 @@ struct ValidationReport {
   size_t num_invalid_rows = 0;    ///< rows with at least one problem (skipped under skip_invalid)
   size_t num_problems = 0;        ///< every problem found (a row may have several)
   std::vector<Problem> problems;  ///< the first `max_problems` problems, in file order
+  /// Said once after the problems, e.g. the labels the model knows when labels were unknown.
+  std::string note;
 
   bool ok() const { return num_problems == 0; }
   /// One line: "FILE: N invalid rows of M: row 4, column "text": empty text; ...; and K more
@@ -123,7 +125,9 @@ struct DataOptions {
   /// cell must be a JSON list (`["a", "b"]`) or holds one label. JSON/xlsx array cells need none.
   std::optional<std::string> label_separator;
   /// A file with one label name per line (line i names id i, THUCNews' class.txt): integer labels in
-  /// the data are ids into it, and the label map is this list in file order instead of sorted.
+  /// every file (training, evaluation, prediction with labels) are ids into it, and the label map is
+  /// this list in file order instead of sorted. With an evaluation label map (the model's), the list
+  /// must be the same as the model's labels.
   std::string label_names_file;
   /// Whether rows must have a label: true for training and evaluation, false for prediction (the
   /// label column is then read when present and ignored when absent).
@@ -163,8 +167,12 @@ struct Dataset {
 /// Reads `path` and turns it into examples.
 ///
 /// `label_map`: for an evaluation file, the training run's labels (from the model's config.json);
-/// a label it does not contain is a problem naming the label and its row. Without it the map is built
-/// from this file (sorted, see LabelMap) or from `options.label_names_file`.
+/// a label it does not contain is a problem naming the label and its row (the known labels are
+/// listed once, in the report's note). An integer label k that is not itself a name is the id k
+/// when a label-names file is given, when the names are transformers' placeholders (LABEL_0, ...),
+/// or when none of the names is an integer (a model trained with --label-names evaluated on
+/// integer-labelled data). Without it the map is built from this file (sorted, see LabelMap) or
+/// from `options.label_names_file`.
 ///
 /// Every row is checked: the text (and pair) must be present, not blank and valid UTF-8; the label
 /// must be present, known (evaluation), a number (regression) or a valid list (multi-label). Each

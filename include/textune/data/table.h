@@ -10,8 +10,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "textune/core/json.h"
@@ -72,6 +74,16 @@ struct ReadOptions {
   bool has_header = true;
   std::optional<Quoting> quoting;  ///< default: kRfc4180 for CSV, kAuto for TSV
   std::string sheet;               ///< xlsx: the sheet name; empty: the first sheet
+  /// CSV: the field delimiter. Default: sniffed from the first lines as Python's csv.Sniffer does,
+  /// among ',' ';' '\t' '|' (',' when the sample says nothing). TSV: default '\t'.
+  std::optional<char> delimiter;
+  /// Text files (CSV, TSV, JSONL, JSON): the encoding of the file, decoded to UTF-8 before parsing
+  /// (see decode_text); empty: UTF-8, with a UTF-16/32 file or a binary file reported as such.
+  std::string encoding;
+  /// xlsx: the most bytes one part of the workbook (a sheet, the shared strings) may uncompress to,
+  /// against zip bombs; 0: the environment variable TEXTUNE_XLSX_MAX_PART_MB (in MiB), else 256 MiB.
+  /// A part over it is a DataError naming the part and the limit.
+  uint64_t xlsx_max_part_bytes = 0;
 };
 
 /// A table as read from a file: column names and rows of cells.
@@ -105,9 +117,36 @@ struct Table {
 /// @throws textune::UsageError for an unknown extension.
 Table read_table(const std::string& path, const ReadOptions& options = {});
 
-/// Reads CSV/TSV text already in memory (`source` names it in messages). `delimiter` is ',' or '\t'.
+/// Reads CSV/TSV text already in memory (`source` names it in messages). `delimiter`: ',' ';' '\t'
+/// '|' or another single character (not a quote or a line break); '\t' makes the table's format TSV.
+/// @throws textune::DataError for an unclosed quoted field (RFC 4180), or a table that would be
+///         mostly empty padding (more than 4M cells and 8 times the fields the file holds).
 Table parse_delimited(const std::string& bytes, char delimiter, Quoting quoting, bool has_header,
                       const std::string& source);
+
+/// Parses a --delimiter value: one character (not `"`, CR or LF), or "tab" / "\t" for a tab.
+/// @throws textune::UsageError otherwise.
+char parse_delimiter(const std::string& text);
+
+/// The delimiter of CSV text as Python's `csv.Sniffer().sniff(sample, delimiters=",;\t|")` finds it
+/// (Lib/csv.py, Python 3.11): first from quoted fields (`,"a b",`: the character around quotes,
+/// most frequent wins), else the candidate whose count per line is the most consistent over the
+/// lines, in chunks of 10 lines, with a consistency threshold falling from 1.0 to 0.9; ties go to
+/// the preferred order ',' '\t' ';'; else the candidate seen most consistently. `sample`: the first
+/// lines of the file (callers pass at most 20 lines / 16 KiB). nullopt when no candidate qualifies.
+std::optional<char> sniff_delimiter(std::string_view sample);
+
+/// Decodes `bytes` from `encoding` to UTF-8 with iconv (glibc): "utf-8" (no change), "utf-8-sig"
+/// (a leading BOM dropped), "utf-16" / "utf-32" (the byte order from the BOM, little-endian without
+/// one, as Python decodes them), "utf-16le", "utf-16be", "utf-32le", "utf-32be", "latin-1"
+/// ("iso-8859-1"), "cp1252" ("windows-1252"), and any other name iconv knows (gb18030, big5, ...).
+/// With an empty `encoding` the bytes must be UTF-8: a UTF-16/32 byte order mark, or NUL bytes in
+/// at least 10% of the first 64 KiB, is a DataError saying what the file looks like and which
+/// --encoding reads it. Positions in the result are positions in the decoded text.
+/// @throws textune::DataError for bytes invalid in `encoding`, naming `source`, the line, the
+///         column (characters from the line start, 1-based) and the byte offset in the file.
+/// @throws textune::UsageError for an encoding iconv does not know.
+std::string decode_text(std::string bytes, const std::string& encoding, const std::string& source);
 
 /// Options of write_table.
 struct WriteOptions {
@@ -122,7 +161,8 @@ struct WriteOptions {
 /// same cells (xlsx: a number reads back as the number; CSV: every cell reads back as a string).
 /// The file is written atomically.
 /// @throws textune::DataError when the file cannot be written or a cell cannot be represented
-///         (invalid UTF-8 in JSONL/xlsx output).
+///         (invalid UTF-8 in JSONL/xlsx output; an xlsx cell or column name longer than Excel's
+///         32,767 characters, counted in UTF-16 code units as Excel does), naming the row and column.
 void write_table(const std::string& path, const Table& table, const WriteOptions& options = {});
 
 /// Names of the sheets of an .xlsx workbook, in workbook order.
