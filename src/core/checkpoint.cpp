@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "textune/core/config_check.h"
 #include "textune/core/error.h"
 
 namespace fs = std::filesystem;
@@ -77,6 +78,7 @@ Json read_model_config(const std::string& dir) {
   if (!fs::exists(path, ec)) throw DataError(dir + " is not a model directory: no config.json");
   Json cfg = read_json_file(path);
   if (!cfg.is_object()) throw DataError(path + ": expected a JSON object");
+  check_model_config(cfg, path);
   return cfg;
 }
 

@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -253,9 +255,13 @@ class Session {
         spdlog::warn("{}; using the cached snapshot {}", e.message, state.snapshot);
         return state.snapshot;
       }
-      throw DataError(e.message);
+      throw DataError(local_note_ + e.message);
     }
   }
+
+  /// For a name that could also be a mistyped local folder: said before "the Hub could not be
+  /// reached" and "not found on the Hub".
+  void set_local_note(std::string note) { local_note_ = std::move(note); }
 
   std::optional<std::string> download_one(const std::string& filename) {
     if (pinned_) {
@@ -489,16 +495,20 @@ class Session {
     std::this_thread::sleep_for(std::chrono::duration<double>(std::max(0.0, seconds)));
   }
 
+  static std::string attempts_text(int attempts) {
+    return attempts == 1 ? "1 attempt" : std::to_string(attempts) + " attempts";
+  }
+
   std::string unreachable_message(const std::string& filename, const http::Response& r, int attempts) const {
     if (r.status >= 500 || r.status == 429)
       return fmt::format(
-          "the Hugging Face Hub at {} answered HTTP {} for {} of {} ({} attempts): try again later; if the model "
+          "the Hugging Face Hub at {} answered HTTP {} for {} of {} ({}): try again later; if the model "
           "was downloaded before, set HF_HUB_OFFLINE=1 to use the cache",
-          endpoint_, r.status, filename, repo_id_, attempts);
+          endpoint_, r.status, filename, repo_id_, attempts_text(attempts));
     return fmt::format(
-        "cannot reach the Hugging Face Hub at {} to get {} of {} ({}; {} attempts): check your network connection "
+        "cannot reach the Hugging Face Hub at {} to get {} of {} ({}; {}): check your network connection "
         "(and HTTPS_PROXY); if the model was downloaded before, try HF_HUB_OFFLINE=1 to use the cache only",
-        endpoint_, filename, repo_id_, r.curl_error, attempts);
+        endpoint_, filename, repo_id_, r.curl_error, attempts_text(attempts));
   }
 
   // huggingface_hub's hf_raise_for_status, worded as what to do.
@@ -525,10 +535,11 @@ class Session {
           revision_, repo_id_, r.status, page()));
     if (code == "RepoNotFound" || r.status == 401) {
       if (r.status == 404 || !token_)
-        throw DataError(fmt::format(
-            "model {} not found on {} (HTTP {}): check the name (a model id such as bert-base-uncased or org/name); "
-            "if it is private or gated, {} and accept the model's terms on its page",
-            repo_id_, endpoint_, r.status, login));
+        throw DataError(local_note_ +
+                        fmt::format("model {} not found on {} (HTTP {}): check the name (a model id such as "
+                                    "bert-base-uncased or org/name); "
+                                    "if it is private or gated, {} and accept the model's terms on its page",
+                                    repo_id_, endpoint_, r.status, login));
       throw DataError(fmt::format(
           "the Hub refused access to {} with your token (HTTP 401): check the name, and that HF_TOKEN (or the token "
           "saved by `huggingface-cli login`) is valid and can read it; for a gated model accept its terms on {}",
@@ -559,7 +570,11 @@ class Session {
       headers.push_back("Accept-Encoding: identity");  // the real size, never a compressed one
       http::Response r = client_.head(url, headers, ro);
       if (r.network_error() || r.status == 429 || r.status >= 500) {
-        if (failures >= options_.max_retries) throw HubUnreachable{unreachable_message(filename, r, failures + 1)};
+        // No network at all (the host or proxy does not resolve, or refuses the connection) before
+        // any answer in this session: huggingface_hub's HEAD call does not retry connection
+        // errors either; retrying only delays the fallback to the cache, or the error (8 s).
+        if (failures >= options_.max_retries || (!answered_ && r.no_connection()))
+          throw HubUnreachable{unreachable_message(filename, r, failures + 1)};
         spdlog::debug("HEAD {}: {}; retrying", url, r.status ? "HTTP " + std::to_string(r.status) : r.curl_error);
         sleep_for(backoff(failures++));
         continue;
@@ -567,6 +582,7 @@ class Session {
       if (!r.ok_transfer())
         throw DataError(
             fmt::format("request to {} failed: {} (check HF_ENDPOINT and your proxy settings)", url, r.curl_error));
+      answered_ = true;
       if (r.status >= 300 && r.status < 400) {
         const std::string location = r.headers.get("Location");
         if (location.empty()) throw DataError(fmt::format("the Hub redirected {} without a Location", url));
@@ -756,13 +772,97 @@ class Session {
   std::optional<std::string> token_;
   bool offline_ = false;
   std::optional<std::string> pinned_;  // the commit every file of this run comes from
+  bool answered_ = false;              // a request of this session got an HTTP answer
+  std::string local_note_;             // "X is not a local folder ..., and " for a name that could be one
   http::Client client_;
 };
+
+// The longest leading part of `path` that exists as a directory ("" when none does, "." is not
+// counted): "data" for data/thuc when ./data exists.
+std::string existing_parent(const std::string& path) {
+  std::error_code ec;
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();  // a trailing '/'
+  for (fs::path parent = p.parent_path(); !parent.empty() && parent != p; p = parent, parent = p.parent_path())
+    if (fs::is_directory(parent, ec)) return parent.string();
+  return "";
+}
 
 bool looks_like_path(const std::string& s) {
   if (s.empty()) return false;
   if (s[0] == '/' || s[0] == '.' || s[0] == '~' || s.back() == '/') return true;
-  return std::count(s.begin(), s.end(), '/') > 1 || s.find('\\') != std::string::npos;
+  if (std::count(s.begin(), s.end(), '/') > 1 || s.find('\\') != std::string::npos) return true;
+  // "data/thuc" where ./data exists: a folder typo, not a Hub id.
+  return s.find('/') != std::string::npos && !existing_parent(s).empty();
+}
+
+// Levenshtein distance, ASCII case folded; stops counting past `limit`.
+size_t edit_distance(const std::string& a, const std::string& b, size_t limit) {
+  if (a.size() > b.size() + limit || b.size() > a.size() + limit) return limit + 1;
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      const bool same =
+          std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
+      diag = up;
+    }
+  }
+  return row[b.size()];
+}
+
+// Folders in `dir` whose names are close to `name` (a prefix either way, or at most 2 edits): at
+// most 3, as "dir/entry", for "did you mean ...?". Reads at most 10,000 entries.
+std::vector<std::string> similar_folders(const std::string& dir, const std::string& name) {
+  std::vector<std::string> out;
+  if (name.empty()) return out;
+  std::error_code ec;
+  fs::directory_iterator it(dir.empty() ? "." : dir, ec), end;
+  const auto lower = [](std::string x) {
+    for (auto& c : x) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return x;
+  };
+  const std::string want = lower(name);
+  for (int n = 0; !ec && it != end && n < 10000 && out.size() < 3; it.increment(ec), ++n) {
+    if (!it->is_directory(ec)) continue;
+    const std::string entry = it->path().filename().string();
+    const std::string have = lower(entry);
+    const bool prefix = have.rfind(want, 0) == 0 || (have.size() >= 3 && want.rfind(have, 0) == 0);
+    if (prefix || edit_distance(have, want, 2) <= 2)
+      out.push_back(dir.empty() ? entry : (fs::path(dir) / entry).string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string did_you_mean(const std::vector<std::string>& names) {
+  if (names.empty()) return "";
+  std::string s = "; did you mean ";
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? (i + 1 == names.size() ? " or " : ", ") : "") + names[i];
+  return s + "?";
+}
+
+// "no such folder: PATH (...)" for a value that is a path.
+std::string no_such_folder(const std::string& path) {
+  const std::string parent = existing_parent(path);
+  std::string s = "no such folder: " + path + " (expected a model directory, or a Hub model id such as " +
+                  "bert-base-uncased or org/name";
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  if (parent.empty() && p.is_relative() && p.has_filename() && !p.has_parent_path()) {
+    s += did_you_mean(similar_folders("", p.filename().string()));  // ./thuc
+  } else if (!parent.empty()) {
+    // The first missing component, next to the folder that exists.
+    fs::path missing = fs::path(path).lexically_normal().lexically_relative(parent);
+    const std::string first = missing.empty() ? std::string() : missing.begin()->string();
+    s += "; " + parent + " exists" + (first.empty() ? "" : " but holds no " + first) +
+         did_you_mean(similar_folders(parent, first));
+  }
+  return s + ")";
 }
 
 }  // namespace
@@ -851,15 +951,19 @@ std::string resolve_model(const std::string& id_or_dir, const HubOptions& option
   if (fs::is_directory(id_or_dir, ec)) return id_or_dir;
   if (fs::exists(id_or_dir, ec))
     throw DataError(id_or_dir + " is a file, expected a model directory or a Hub model id (name or org/name)");
-  if (looks_like_path(id_or_dir))
-    throw DataError(id_or_dir +
-                    " is not a directory (expected a model directory, or a Hub model id such as bert-base-uncased or "
-                    "org/name)");
+  if (looks_like_path(id_or_dir)) throw DataError(no_such_folder(id_or_dir));
   std::string reason;
   if (!is_valid_repo_id(id_or_dir, &reason))
-    throw DataError("\"" + id_or_dir + "\" is neither a model directory nor a valid Hub model id: " + reason);
+    throw DataError("no such folder: " + id_or_dir + ", and \"" + id_or_dir +
+                    "\" is not a valid Hub model id either: " + reason);
   validate_revision(options.revision);
   Session session(id_or_dir, options);
+  // A name without '/' may as well be a local folder with a typo: the Hub's answer says both.
+  if (id_or_dir.find('/') == std::string::npos) {
+    std::string cwd = fs::current_path(ec).string();
+    session.set_local_note("there is no folder " + id_or_dir + " here (" + cwd +
+                           did_you_mean(similar_folders("", id_or_dir)) + "), and ");
+  }
   return session.resolve();
 }
 

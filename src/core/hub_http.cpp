@@ -98,6 +98,11 @@ bool Headers::has(const std::string& name) const {
   return false;
 }
 
+bool Response::no_connection() const {
+  const auto code = static_cast<CURLcode>(curl_code);
+  return code == CURLE_COULDNT_RESOLVE_PROXY || code == CURLE_COULDNT_RESOLVE_HOST || code == CURLE_COULDNT_CONNECT;
+}
+
 bool Response::network_error() const {
   if (sink_failed) return false;
   switch (static_cast<CURLcode>(curl_code)) {

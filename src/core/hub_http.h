@@ -37,6 +37,9 @@ struct Response {
   bool ok_transfer() const { return curl_code == 0; }
   /// A connection-level failure worth retrying (refused, reset, timed out, cut short).
   bool network_error() const;
+  /// No connection could be made: the host or proxy name does not resolve, or the connection is
+  /// refused (nothing was sent).
+  bool no_connection() const;
 };
 
 /// Timeouts of one request.

@@ -1,5 +1,7 @@
 #include "models/config_view.h"
 
+#include <unordered_set>
+
 #include <fmt/format.h>
 
 #include "textune/core/error.h"
@@ -72,6 +74,9 @@ std::vector<std::string> config_id2label(const core::Json& config) {
   const int64_t n = config_num_labels(config);
   std::vector<std::string> labels(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) labels[i] = "LABEL_" + std::to_string(i);
+  if (config.contains("id2label") && !config["id2label"].is_null() && !config["id2label"].is_object())
+    throw DataError("config.json: \"id2label\" must be an object of label ids to names, got " +
+                    std::string(config["id2label"].is_array() ? "a list" : config["id2label"].dump()));
   if (config.contains("id2label") && config["id2label"].is_object()) {
     for (auto it = config["id2label"].begin(); it != config["id2label"].end(); ++it) {
       int64_t id = -1;
@@ -91,10 +96,14 @@ std::vector<std::string> config_id2label(const core::Json& config) {
 }
 
 void set_config_labels(core::Json& config, const std::vector<std::string>& labels) {
+  // Appended, not assigned: `object[key] = ...` searches the ordered object, quadratic in labels.
+  std::unordered_set<std::string> seen;
   core::Json id2label = core::Json::object(), label2id = core::Json::object();
   for (size_t i = 0; i < labels.size(); ++i) {
-    id2label[std::to_string(i)] = labels[i];
-    label2id[labels[i]] = static_cast<int64_t>(i);
+    if (!seen.insert(labels[i]).second)
+      throw DataError(fmt::format("label \"{}\" is given twice: each label needs its own name", labels[i]));
+    core::json_object_append(id2label, std::to_string(i), labels[i]);
+    core::json_object_append(label2id, labels[i], static_cast<int64_t>(i));
   }
   config["id2label"] = id2label;
   config["label2id"] = label2id;

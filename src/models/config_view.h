@@ -48,7 +48,8 @@ int64_t config_num_labels(const core::Json& config);
 /// when absent. @throws textune::DataError when id2label has a key that is not an integer.
 std::vector<std::string> config_id2label(const core::Json& config);
 
-/// Sets `id2label` ({"0": name, ...}) and `label2id` ({name: 0, ...}) from labels in id order.
+/// Sets `id2label` ({"0": name, ...}) and `label2id` ({name: 0, ...}) from labels in id order, in
+/// time linear in their number. @throws textune::DataError when a name appears twice.
 void set_config_labels(core::Json& config, const std::vector<std::string>& labels);
 
 }  // namespace textune::models

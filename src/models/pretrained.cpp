@@ -15,6 +15,7 @@
 #include "models/config_view.h"
 #include "models/registry.h"
 #include "textune/core/checkpoint.h"
+#include "textune/core/config_check.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
 #include "textune/core/safetensors.h"
@@ -222,6 +223,23 @@ const ArchitectureSpec& choose_architecture(const core::Json& config, const Load
   return *base;
 }
 
+/// pad_token_id indexes the word embeddings (torch::nn::Embedding's padding_idx): it must lie in
+/// [-vocab_size, vocab_size), else LibTorch fails with its own message.
+void check_token_ids(const core::Json& config, const std::string& source) {
+  if (!config.contains("pad_token_id") || !config["pad_token_id"].is_number_integer()) {
+    if (config.contains("pad_token_id") && !config["pad_token_id"].is_null())
+      throw DataError(fmt::format("{}: \"pad_token_id\" is {}, expected an integer token id or null", source,
+                                  config["pad_token_id"].dump()));
+    return;
+  }
+  if (!config.contains("vocab_size") || !config["vocab_size"].is_number_integer()) return;
+  const int64_t vocab = config["vocab_size"].get<int64_t>();
+  const int64_t pad = config["pad_token_id"].get<int64_t>();
+  if (pad < -vocab || pad >= vocab)
+    throw DataError(fmt::format("{}: \"pad_token_id\" is {}, expected a token id in [0, {}) (vocab_size {})", source,
+                                pad, vocab, vocab));
+}
+
 /// config.json with the options' labels and problem type applied.
 core::Json apply_options(core::Json config, const LoadOptions& options) {
   if (options.labels) {
@@ -354,8 +372,12 @@ void load_weights(PreTrainedModelImpl& model, const core::CheckpointWeights& wei
 
 PreTrainedModel build(const core::Json& raw_config, const LoadOptions& options, const std::string& source,
                       std::string* architecture) {
+  core::check_model_config(raw_config, source);
   const ArchitectureSpec& spec = choose_architecture(raw_config, options, source);
   core::Json config = apply_options(raw_config, options);
+  check_token_ids(config, source);
+  // Before any tensor is allocated: a config of absurd size fails here, naming its size.
+  core::check_model_fits_in_memory(config, source);
   if (architecture) *architecture = spec.architecture;
   return spec.build(config);
 }
@@ -423,7 +445,7 @@ void save_pretrained_into(PreTrainedModel model, const std::string& staging_dir)
   }
   // transformers writes config.json with sorted keys (json.dumps(sort_keys=True)), indent 2.
   const nlohmann::json sorted = nlohmann::json::parse(config.dump());
-  core::write_json_file(staging_dir + "/config.json", core::Json::parse(sorted.dump()));
+  core::write_json_file(staging_dir + "/config.json", core::parse_json(sorted.dump(), "config.json"));
   core::save_safetensors_pretrained(staging_dir + "/model.safetensors", std::move(tensors));
 }
 

@@ -481,11 +481,11 @@ TEST(HubNames, LocalDirectoryIsUsedAsIsAndBadValuesAreClear) {
   const std::string dir = model_fixture("bert-seqcls");
   EXPECT_EQ(resolve_model(dir), dir);
   std::string e = error_of([] { resolve_model("/nonexistent/model"); });
-  EXPECT_TRUE(contains(e, "/nonexistent/model is not a directory")) << e;
+  EXPECT_TRUE(contains(e, "no such folder: /nonexistent/model (")) << e;
   e = error_of([&] { resolve_model(dir + "/config.json"); });
   EXPECT_TRUE(contains(e, "is a file")) << e;
   e = error_of([] { resolve_model("org/na--me"); });
-  EXPECT_TRUE(contains(e, "nor a valid Hub model id")) << e;
+  EXPECT_TRUE(contains(e, "no such folder: org/na--me, and \"org/na--me\" is not a valid Hub model id either")) << e;
   e = error_of([] {
     HubOptions o;
     o.revision = "../main";
@@ -712,10 +712,56 @@ TEST_F(HubTest, PersistentServerErrorsAreAClearError) {
 TEST_F(HubTest, NoNetworkSaysToTryOfflineMode) {
   // A port nothing listens on: bind one, then close it.
   env_.set("HF_ENDPOINT", "http://127.0.0.1:" + std::to_string(closed_port()));
-  const std::string e = error_of([&] { resolve_model("org/tiny", options()); });
+  HubOptions o = options();
+  o.retry_base_seconds = 2;  // a retry would show in the time
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string e = error_of([&] { resolve_model("org/tiny", o); });
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(), 1.5);
   EXPECT_TRUE(contains(e, "cannot reach the Hugging Face Hub at http://127.0.0.1:")) << e;
-  EXPECT_TRUE(contains(e, "5 attempts")) << e;
+  // No connection at all before any answer: not retried (huggingface_hub's HEAD is not either).
+  EXPECT_TRUE(contains(e, "1 attempt)")) << e;
   EXPECT_TRUE(contains(e, "HF_HUB_OFFLINE=1")) << e;
+}
+
+// issue 11: `--model thuc`, a typo of a local folder, took 8.4 s of retries and then blamed only
+// the network. A name that is a path says "no such folder" without a request; a name that can be
+// a Hub id says both that there is no such folder and what the Hub said.
+TEST_F(HubTest, FolderTyposSayNoSuchFolder) {
+  TempDir work;
+  fs::create_directories(work / "data/thucnews");
+  fs::create_directories(work / "thucnews");
+  const fs::path cwd = fs::current_path();
+  fs::current_path(work.path());
+  env_.set("HF_ENDPOINT", "http://127.0.0.1:" + std::to_string(closed_port()));
+  HubOptions o = options();
+  o.retry_base_seconds = 2;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string single = error_of([&] { resolve_model("thuc", o); });
+  const std::string nested = error_of([&] { resolve_model("data/thuc", o); });
+  const std::string dotted = error_of([&] { resolve_model("./thuc", o); });
+  const std::string home = error_of([&] { resolve_model("~/thuc", o); });
+  const std::string parent = error_of([&] { resolve_model("../nowhere-at-all/x", o); });
+  const std::string bad_id = error_of([&] { resolve_model("thuc news", o); });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  fs::current_path(cwd);
+  EXPECT_LT(seconds, 3.0);
+  EXPECT_TRUE(contains(single, "there is no folder thuc here (" + work.path() + "; did you mean thucnews?), and "))
+      << single;
+  EXPECT_TRUE(contains(single, "cannot reach the Hugging Face Hub")) << single;
+  EXPECT_TRUE(contains(nested, "no such folder: data/thuc (")) << nested;
+  EXPECT_TRUE(contains(nested, "data exists but holds no thuc; did you mean data/thucnews?)")) << nested;
+  EXPECT_TRUE(contains(dotted, "no such folder: ./thuc (")) << dotted;
+  EXPECT_TRUE(contains(dotted, "did you mean thucnews?")) << dotted;
+  EXPECT_TRUE(contains(home, "no such folder: ~/thuc")) << home;
+  EXPECT_TRUE(contains(parent, "no such folder: ../nowhere-at-all/x (")) << parent;
+  EXPECT_TRUE(contains(bad_id, "no such folder: thuc news, and \"thuc news\" is not a valid Hub model id")) << bad_id;
+  EXPECT_EQ(hub_.requests("hub", "HEAD").size(), 0u);
+}
+
+TEST_F(HubTest, UnknownNameSaysNoFolderAndNotOnTheHub) {
+  const std::string e = error_of([&] { resolve_model("no-such-model", options()); });
+  EXPECT_TRUE(contains(e, "there is no folder no-such-model here (")) << e;
+  EXPECT_TRUE(contains(e, "model no-such-model not found on")) << e;
 }
 
 TEST_F(HubTest, NoNetworkFallsBackToACachedSnapshot) {

@@ -320,7 +320,8 @@ TEST(CheckpointErrors, ConfigProblemsAreNamed) {
                 .find("hidden_size (32) must be a positive multiple of num_attention_heads (5)"),
             std::string::npos);
   write_variant("bert-seqcls", tmp / "wrongtype", nullptr, [](core::Json& c) { c["hidden_size"] = "32"; });
-  EXPECT_NE(error_of([&] { models::load_pretrained(tmp / "wrongtype"); }).find("\"hidden_size\" must be an integer"),
+  EXPECT_NE(error_of([&] { models::load_pretrained(tmp / "wrongtype"); })
+                .find("\"hidden_size\" is \"32\", expected an integer in [1, 131072]"),
             std::string::npos);
   models::LoadOptions o;
   o.architecture = "RobertaForSequenceClassification";

@@ -39,9 +39,9 @@ class CheckpointWeights {
   std::map<std::string, size_t> where_;  // tensor name -> file index
 };
 
-/// Reads `DIR/config.json`.
-/// @throws textune::DataError when it is missing ("DIR is not a model directory: no config.json")
-///         or not valid JSON.
+/// Reads `DIR/config.json` and checks its sizes, labels and dtype (`check_model_config`).
+/// @throws textune::DataError when it is missing ("DIR is not a model directory: no config.json"),
+///         not valid JSON, or a value is out of range (naming the key and the accepted range).
 Json read_model_config(const std::string& dir);
 
 /// Whether `dir` holds weights textune can read (model.safetensors or a sharded index).

@@ -44,7 +44,9 @@ struct HubOptions {
   bool tokenizer = true;
   /// Attempts after the first on a connection error, a timeout, HTTP 429 or 5xx; waits
   /// retry_base_seconds * 2^i between them, at most retry_max_seconds (huggingface_hub's
-  /// `http_backoff`). A transfer that made progress before failing resets the count.
+  /// `http_backoff`). A transfer that made progress before failing resets the count. A first
+  /// request that cannot connect at all (host or proxy unresolvable, connection refused) is not
+  /// retried: there is no network, and huggingface_hub's HEAD call does not retry either.
   int max_retries = 4;
   double retry_base_seconds = 0.5;
   double retry_max_seconds = 8.0;
@@ -75,8 +77,12 @@ extern const std::vector<std::string> kHubTokenizerFiles;
 /// - Offline (HF_HUB_OFFLINE=1): the cache only; when the Hub cannot be reached, a cached
 ///   snapshot of the revision with its required files is used with a warning.
 ///
-/// @throws textune::DataError (exit 1) with a message saying what to do: for a path that does not
-///   exist, an invalid id, a gated or private model (401/403: log in with `huggingface-cli login`,
+/// @throws textune::DataError (exit 1) with a message saying what to do: "no such folder" at once,
+///   without a request, for a path that does not exist (starting with '/', '.', '~', ending with
+///   '/', with two '/' or more, or whose first part is an existing folder: `data/thuc` when ./data
+///   exists; with the names of similar folders), or a value that cannot be a Hub id; for a name
+///   without '/' that the Hub does not know or cannot be reached for, the message says both that
+///   no such local folder exists and what the Hub said; an invalid id, a gated or private model (401/403: log in with `huggingface-cli login`,
 ///   set HF_TOKEN, accept the model's terms on its page), an unknown repository or revision (404),
 ///   a repository without config.json or safetensors weights, no network (try HF_HUB_OFFLINE=1
 ///   if it is cached), repeated 5xx answers, a download whose sha256 does not match its etag twice,
