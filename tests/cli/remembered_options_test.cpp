@@ -101,6 +101,28 @@ TEST_F(RememberedOptions, EvalNeedsNoColumnFlagsAgain) {
   EXPECT_TRUE(contains(b.err, "textune_data.json: key \"text_column\": expected a string")) << b.err;
 }
 
+TEST_F(RememberedOptions, DelimiterAndEncodingAreRemembered) {
+  // a Latin-1 file, ';'-delimited: eval reads it only with --encoding, which comes from the file
+  std::string csv = "text;label\n";
+  for (int i = 0; i < 8; ++i)
+    csv += std::string(i % 2 ? "the good caf\xe9" : "a bad film") + ";" + (i % 2 ? "pos" : "neg") + "\n";
+  write_text(*dir / "latin1.csv", csv);
+  const std::string o = *dir / "out_latin1";
+  auto t = run_cli("train --model " + model + " --train " + *dir / "latin1.csv" + " --output " + o +
+                   " --delimiter ';' --encoding latin-1 --max_steps 1 --per_device_train_batch_size 4 --disable_tqdm");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  const auto j = nlohmann::json::parse(read_text(o + "/textune_data.json"));
+  EXPECT_EQ(j["delimiter"], ";");
+  EXPECT_EQ(j["encoding"], "latin-1");
+  auto e = run_cli("eval --model " + o + " --data " + *dir / "latin1.csv");
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_TRUE(contains(e.err, "--delimiter ';' --encoding latin-1")) << e.err;
+  EXPECT_EQ(nlohmann::json::parse(e.out)["num_examples"], 8);
+  // the flag given wins: read as UTF-8, the Latin-1 byte is an error
+  auto u = run_cli("eval --model " + o + " --data " + *dir / "latin1.csv" + " --encoding utf-8");
+  EXPECT_EQ(u.exit_code, 1) << u.err;
+}
+
 TEST_F(RememberedOptions, PredictTakesTextPairsAndWarnsAboutSingleTexts) {
   ASSERT_EQ(train.exit_code, 0) << train.err;
   auto p = run_cli("predict --model " + out() +

@@ -49,6 +49,8 @@ core::Json saved_data_json(const data::DataOptions& o, const data::Dataset& ds) 
   if (!o.read.has_header) j["has_header"] = false;
   if (o.read.quoting) j["quoting"] = quoting_name(*o.read.quoting);
   if (!o.read.sheet.empty()) j["sheet"] = o.read.sheet;
+  if (o.read.delimiter) j["delimiter"] = std::string(1, *o.read.delimiter);
+  if (!o.read.encoding.empty()) j["encoding"] = o.read.encoding;
   j["task"] = data::problem_type(ds.task);
   core::Json used = core::Json::object();
   used["text"] = ds.text_column;
@@ -136,6 +138,14 @@ std::vector<std::string> apply_saved_data(const SavedData& saved, data::DataOpti
   if (o.read.sheet.empty() && j.contains("sheet")) {
     o.read.sheet = str("sheet");
     taken.push_back(fmt::format("--sheet '{}'", o.read.sheet));
+  }
+  if (!o.read.delimiter && j.contains("delimiter")) {
+    o.read.delimiter = from_file(saved, "delimiter", [&] { return data::parse_delimiter(str("delimiter")); });
+    taken.push_back(fmt::format("--delimiter '{}'", str("delimiter") == "\t" ? "tab" : str("delimiter")));
+  }
+  if (o.read.encoding.empty() && j.contains("encoding")) {
+    o.read.encoding = str("encoding");
+    taken.push_back("--encoding " + o.read.encoding);
   }
   if (!taken.empty()) {
     std::string list;
