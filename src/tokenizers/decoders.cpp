@@ -299,8 +299,8 @@ std::unique_ptr<Decoder> make_decoder(const TokenizerJson& j, const LoadContext&
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "Strip")
     return std::make_unique<StripDecoder>(json_char(j, "content", w),
-                                          static_cast<size_t>(json_int_or(j, "start", 0, w)),
-                                          static_cast<size_t>(json_int_or(j, "stop", 0, w)));
+                                          static_cast<size_t>(json_uint_or(j, "start", 0, w, 1ULL << 40)),
+                                          static_cast<size_t>(json_uint_or(j, "stop", 0, w, 1ULL << 40)));
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Sequence") {
     const TokenizerJson& list = json_field(j, "decoders", w);

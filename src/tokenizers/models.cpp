@@ -16,33 +16,58 @@ namespace textune::tokenizers {
 
 namespace {
 
-/// Vocabulary with reverse lookup.
+/// Vocabulary with reverse lookup: a dense table when the ids are dense, a hash map when they
+/// are sparse (an id near 2^32 must not allocate 2^32 slots).
 struct Vocab {
   VocabMap map;
   std::vector<std::string> by_id;
   std::vector<bool> has_id;
+  std::unordered_map<uint32_t, std::string> sparse;
 
-  void build(std::vector<std::pair<std::string, uint32_t>>& entries) {
+  /// @throws textune::DataError naming `where` when two tokens share an id (decoding that id
+  /// would be ambiguous).
+  void build(std::vector<std::pair<std::string, uint32_t>>& entries, const std::string& where) {
     uint32_t max_id = 0;
     for (auto& [tok, id] : entries) {
       map.insert(tok, id);
       max_id = std::max(max_id, id);
     }
-    by_id.assign(entries.empty() ? 0 : max_id + 1, std::string());
+    auto duplicate = [&](uint32_t id, const std::string& a, const std::string& b) {
+      return DataError(where + ": vocab entries \"" + a + "\" and \"" + b + "\" have the same id " +
+                       std::to_string(id));
+    };
+    if (!entries.empty() && max_id / 4 > entries.size() + 1024) {
+      sparse.reserve(entries.size());
+      for (auto& [tok, id] : entries) {
+        auto [it, fresh] = sparse.emplace(id, tok);
+        if (!fresh) throw duplicate(id, it->second, tok);
+      }
+      return;
+    }
+    by_id.assign(entries.empty() ? 0 : size_t(max_id) + 1, std::string());
     has_id.assign(by_id.size(), false);
     for (auto& [tok, id] : entries) {
+      if (has_id[id]) throw duplicate(id, by_id[id], tok);
       by_id[id] = tok;
       has_id[id] = true;
     }
   }
-  const std::string* id_to_token(uint32_t id) const { return id < by_id.size() && has_id[id] ? &by_id[id] : nullptr; }
+  /// The token of an id in the vocabulary.
+  const std::string& token(uint32_t id) const { return sparse.empty() ? by_id[id] : sparse.at(id); }
+  const std::string* id_to_token(uint32_t id) const {
+    if (!sparse.empty()) {
+      auto it = sparse.find(id);
+      return it == sparse.end() ? nullptr : &it->second;
+    }
+    return id < by_id.size() && has_id[id] ? &by_id[id] : nullptr;
+  }
 };
 
 class WordPiece : public Model {
  public:
   WordPiece(std::vector<std::pair<std::string, uint32_t>> vocab, WordPieceOptions o, const std::string& where)
-      : opt_(std::move(o)) {
-    vocab_.build(vocab);
+      : opt_(std::move(o)), where_(where) {
+    vocab_.build(vocab, where);
     for (auto& [tok, id] : vocab) {
       if (tok.size() >= opt_.continuing_subword_prefix.size() &&
           tok.compare(0, opt_.continuing_subword_prefix.size(), opt_.continuing_subword_prefix) == 0)
@@ -74,7 +99,7 @@ class WordPiece : public Model {
         push_unk(seq, out);
         return;
       }
-      out.push_back({*found, vocab_.by_id[*found], {start, end}});
+      out.push_back({*found, vocab_.token(*found), {start, end}});
       start = end;
     }
   }
@@ -85,11 +110,13 @@ class WordPiece : public Model {
 
  private:
   void push_unk(std::string_view seq, std::vector<Token>& out) const {
-    if (!unk_id_) throw DataError("WordPiece: the unknown token \"" + opt_.unk_token + "\" is not in the vocabulary");
+    if (!unk_id_)
+      throw DataError(where_ + ": WordPiece: the unknown token \"" + opt_.unk_token + "\" is not in the vocabulary");
     out.push_back({*unk_id_, opt_.unk_token, {0, seq.size()}});
   }
 
   WordPieceOptions opt_;
+  std::string where_;  // names the file in errors
   Vocab vocab_;
   VocabMap continuing_;
   std::optional<uint32_t> unk_id_;
@@ -164,8 +191,8 @@ class Bpe : public Model {
  public:
   Bpe(std::vector<std::pair<std::string, uint32_t>> vocab, std::vector<std::pair<std::string, std::string>> merges,
       BpeOptions o, const std::string& where)
-      : opt_(std::move(o)), serial_(g_bpe_serial.fetch_add(1)) {
-    vocab_.build(vocab);
+      : opt_(std::move(o)), where_(where), serial_(g_bpe_serial.fetch_add(1)) {
+    vocab_.build(vocab, where);
     const size_t prefix_len = opt_.continuing_subword_prefix ? opt_.continuing_subword_prefix->size() : 0;
     for (size_t r = 0; r < merges.size(); ++r) {
       const auto& [a, b] = merges[r];
@@ -193,7 +220,7 @@ class Bpe : public Model {
     if (seq.empty()) return;
     if (opt_.ignore_merges) {
       if (auto id = vocab_.map.find(seq)) {
-        out.push_back({*id, vocab_.by_id[*id], {0, seq.size()}});
+        out.push_back({*id, vocab_.token(*id), {0, seq.size()}});
         return;
       }
     }
@@ -289,7 +316,8 @@ class Bpe : public Model {
         }
       }
       if (opt_.unk_token) {
-        if (!unk_id_) throw DataError("BPE: the unknown token \"" + *opt_.unk_token + "\" is not in the vocabulary");
+        if (!unk_id_)
+          throw DataError(where_ + ": BPE: the unknown token \"" + *opt_.unk_token + "\" is not in the vocabulary");
         if (unk && opt_.fuse_unk) {
           unk->second += byte_len;
         } else {
@@ -344,6 +372,7 @@ class Bpe : public Model {
   }
 
   BpeOptions opt_;
+  std::string where_;  // names the file in errors
   Vocab vocab_;
   MergeMap merges_;
   std::optional<uint32_t> unk_id_;
@@ -356,9 +385,7 @@ std::vector<std::pair<std::string, uint32_t>> read_vocab_object(const TokenizerJ
   std::vector<std::pair<std::string, uint32_t>> out;
   out.reserve(v.size());
   for (auto it = v.begin(); it != v.end(); ++it) {
-    if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0)
-      throw DataError(where + ": vocab entry \"" + it.key() + "\" must have a non-negative integer id");
-    out.emplace_back(it.key(), static_cast<uint32_t>(it.value().get<int64_t>()));
+    out.emplace_back(it.key(), json_token_id(it.value(), where, "the id of vocab entry \"" + it.key() + "\""));
   }
   return out;
 }
@@ -396,12 +423,17 @@ std::unique_ptr<Model> make_model(const TokenizerJson& j, const LoadContext& ctx
     WordPieceOptions o;
     o.unk_token = json_string_or(j, "unk_token", "[UNK]", w);
     o.continuing_subword_prefix = json_string_or(j, "continuing_subword_prefix", "##", w);
-    o.max_input_chars_per_word = static_cast<size_t>(json_int_or(j, "max_input_chars_per_word", 100, w));
+    o.max_input_chars_per_word = static_cast<size_t>(json_uint_or(j, "max_input_chars_per_word", 100, w, 1ULL << 40));
     return make_wordpiece(read_vocab_object(json_field(j, "vocab", w), w), std::move(o), w);
   }
   if (type == "BPE") {
-    if (j.contains("dropout") && !j.at("dropout").is_null() && j.at("dropout").get<double>() > 0.0)
-      throw DataError(w + ": BPE dropout is not supported (set \"dropout\" to null)");
+    if (j.contains("dropout") && !j.at("dropout").is_null()) {
+      // tokenizers' BpeBuilder refuses a dropout outside [0, 1] (Error::InvalidDropout).
+      const TokenizerJson& d = j.at("dropout");
+      if (!d.is_number() || !(d.get<double>() >= 0.0 && d.get<double>() <= 1.0))
+        throw DataError(w + ": field \"dropout\" must be null or a number from 0 to 1, got " + d.dump().substr(0, 64));
+      if (d.get<double>() > 0.0) throw DataError(w + ": BPE dropout is not supported (set \"dropout\" to null)");
+    }
     BpeOptions o;
     o.unk_token = optional_string(j, "unk_token", w);
     o.continuing_subword_prefix = optional_string(j, "continuing_subword_prefix", w);

@@ -179,9 +179,8 @@ class SequenceProcessing : public PostProcessor {
 
 std::pair<std::string, uint32_t> read_token_pair(const TokenizerJson& j, const char* key, const std::string& w) {
   const TokenizerJson& v = json_field(j, key, w);
-  if (!v.is_array() || v.size() != 2 || !v[0].is_string() || !v[1].is_number_integer())
-    throw DataError(w + ": \"" + key + "\" must be [token, id]");
-  return {v[0].get<std::string>(), v[1].get<uint32_t>()};
+  if (!v.is_array() || v.size() != 2 || !v[0].is_string()) throw DataError(w + ": \"" + key + "\" must be [token, id]");
+  return {v[0].get<std::string>(), json_token_id(v[1], w, std::string("the id of \"") + key + "\"")};
 }
 
 std::vector<Piece> read_template(const TokenizerJson& j, const char* key, const std::string& w) {
@@ -194,10 +193,10 @@ std::vector<Piece> read_template(const TokenizerJson& j, const char* key, const 
       std::string id = json_string(s, "id", w);
       if (id != "A" && id != "B")
         throw DataError(w + ": template sequence id must be \"A\" or \"B\", got \"" + id + "\"");
-      out.push_back({true, id == "A" ? 0u : 1u, "", static_cast<uint32_t>(json_int_or(s, "type_id", 0, w))});
+      out.push_back({true, id == "A" ? 0u : 1u, "", static_cast<uint32_t>(json_uint_or(s, "type_id", 0, w))});
     } else if (p.contains("SpecialToken")) {
       const TokenizerJson& s = p.at("SpecialToken");
-      out.push_back({false, 0, json_string(s, "id", w), static_cast<uint32_t>(json_int_or(s, "type_id", 0, w))});
+      out.push_back({false, 0, json_string(s, "id", w), static_cast<uint32_t>(json_uint_or(s, "type_id", 0, w))});
     } else {
       throw DataError(w + ": template piece must be {\"Sequence\": ...} or {\"SpecialToken\": ...}, got " + p.dump());
     }
@@ -216,8 +215,16 @@ std::unique_ptr<PostProcessor> make_post_processor(const TokenizerJson& j, const
       for (auto it = j.at("special_tokens").begin(); it != j.at("special_tokens").end(); ++it) {
         SpecialTokenDef d;
         const TokenizerJson& v = it.value();
-        for (const auto& id : json_field(v, "ids", w)) d.ids.push_back(id.get<uint32_t>());
-        for (const auto& t : json_field(v, "tokens", w)) d.tokens.push_back(t.get<std::string>());
+        const std::string what = "special token \"" + it.key() + "\"";
+        const TokenizerJson& ids = json_field(v, "ids", w);
+        const TokenizerJson& tokens = json_field(v, "tokens", w);
+        if (!ids.is_array() || !tokens.is_array())
+          throw DataError(w + ": " + what + " must have lists \"ids\" and \"tokens\"");
+        for (const auto& id : ids) d.ids.push_back(json_token_id(id, w, "an id of " + what));
+        for (const auto& t : tokens) {
+          if (!t.is_string()) throw DataError(w + ": the tokens of " + what + " must be strings");
+          d.tokens.push_back(t.get<std::string>());
+        }
         if (d.ids.size() != d.tokens.size())
           throw DataError(w + ": special token \"" + it.key() + "\" has " + std::to_string(d.ids.size()) + " ids but " +
                           std::to_string(d.tokens.size()) + " tokens");

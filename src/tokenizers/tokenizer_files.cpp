@@ -194,7 +194,8 @@ TokenizerJson byte_level_bpe_json(const std::string& dir, const core::Json& conf
   TokenizerJson added = TokenizerJson::array();
   std::vector<std::pair<uint32_t, std::string>> specials;
   auto add_special = [&](const std::optional<std::string>& t) {
-    if (t && vocab.contains(*t)) specials.emplace_back(vocab[*t].get<uint32_t>(), *t);
+    if (t && vocab.contains(*t))
+      specials.emplace_back(json_token_id(vocab[*t], vocab_path, "the id of \"" + *t + "\""), *t);
   };
   if (roberta) {
     for (const char* k : {"bos_token", "pad_token", "eos_token", "unk_token", "mask_token", "cls_token", "sep_token"})
@@ -265,8 +266,47 @@ TokenizerJson read_tokenizer_json(const std::string& path) {
   }
 }
 
+namespace {
+
+/// serde_json's default recursion limit, which `tokenizers` loads tokenizer.json with: deeper
+/// nesting is refused there too. Checked without recursion, before the components (which recurse
+/// into Sequence) are built.
+constexpr size_t kMaxTokenizerJsonDepth = 128;
+
+void check_depth(const TokenizerJson& root, const std::string& source) {
+  std::vector<std::pair<const TokenizerJson*, size_t>> stack{{&root, 1}};
+  while (!stack.empty()) {
+    auto [v, depth] = stack.back();
+    stack.pop_back();
+    if (!v->is_structured()) continue;
+    if (depth > kMaxTokenizerJsonDepth)
+      throw DataError(source + ": nested deeper than " + std::to_string(kMaxTokenizerJsonDepth) +
+                      " levels (the limit of tokenizers' JSON reader)");
+    for (const auto& child : *v)
+      if (child.is_structured()) stack.emplace_back(&child, depth + 1);
+  }
+}
+
+std::shared_ptr<const Tokenizer> load_tokenizer_json_checked(const TokenizerJson& j, const std::string& source,
+                                                             const core::Json& config);
+
+}  // namespace
+
 std::shared_ptr<const Tokenizer> load_tokenizer_json(const TokenizerJson& j, const std::string& source,
                                                      const core::Json& config) {
+  check_depth(j, source);
+  try {
+    return load_tokenizer_json_checked(j, source, config);
+  } catch (const nlohmann::json::exception& e) {
+    // A value of an unexpected type that a component read without checking: still the file's fault.
+    throw DataError(source + ": unexpected value: " + e.what());
+  }
+}
+
+namespace {
+
+std::shared_ptr<const Tokenizer> load_tokenizer_json_checked(const TokenizerJson& j, const std::string& source,
+                                                             const core::Json& config) {
   if (!j.is_object()) throw DataError(source + ": expected a JSON object");
   TokenizerComponents c;
   auto component = [&](const char* key) -> const TokenizerJson* {
@@ -289,9 +329,7 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json(const TokenizerJson& j, con
       const TokenizerJson& t = (*a)[i];
       const std::string w = source + ": added_tokens[" + std::to_string(i) + "]";
       AddedToken at;
-      int64_t id = json_int_or(t, "id", -1, w);
-      if (id < 0) throw DataError(w + ": missing or negative \"id\"");
-      at.id = static_cast<uint32_t>(id);
+      at.id = json_token_id(json_field(t, "id", w), w, "field \"id\"");
       at.content = json_string(t, "content", w);
       at.single_word = json_bool_or(t, "single_word", false, w);
       at.lstrip = json_bool_or(t, "lstrip", false, w);
@@ -302,14 +340,19 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json(const TokenizerJson& j, con
     }
   }
   if (const TokenizerJson* p = component("padding")) {
-    if (p->contains("pad_id") && p->at("pad_id").is_number_integer()) c.pad_token_id = p->at("pad_id").get<int64_t>();
+    const std::string w = source + ": padding";
+    if (!p->is_object()) throw DataError(w + ": expected an object or null");
+    if (p->contains("pad_id") && !p->at("pad_id").is_null())
+      c.pad_token_id = json_token_id(p->at("pad_id"), w, "field \"pad_id\"");
     if (p->contains("pad_token") && p->at("pad_token").is_string()) c.pad_token = p->at("pad_token").get<std::string>();
-    c.pad_type_id = static_cast<uint32_t>(json_int_or(*p, "pad_type_id", 0, source + ": padding"));
+    c.pad_type_id = static_cast<uint32_t>(json_uint_or(*p, "pad_type_id", 0, w));
   }
   if (!c.pad_token) c.pad_token = config_token(config, "pad_token");
   c.model_max_length = config_max_length(config);
   return make_tokenizer(std::move(c));
 }
+
+}  // namespace
 
 std::shared_ptr<const Tokenizer> Tokenizer::from_file(const std::string& tokenizer_json) {
   TokenizerJson j = read_tokenizer_json(tokenizer_json);

@@ -136,6 +136,9 @@ void parallel_for(size_t n, const std::function<void(size_t)>& fn) {
 
 namespace {
 
+std::atomic<bool> g_bounded_encoding{true};
+std::atomic<size_t> g_bounded_count{0};
+
 void check_utf8(const std::string& text, const char* what) {
   size_t bad = unicode::find_invalid_utf8(text);
   if (bad != std::string::npos)
@@ -186,13 +189,17 @@ class TokenizerImpl : public Tokenizer {
                   const EncodeOptions& options) const override {
     check_utf8(text, "the input text");
     if (pair) check_utf8(*pair, "the pair text");
-    // tokenizers 0.23's early exit: stop tokenizing a sequence at max_length tokens.
+    // tokenizers 0.23's early exit: stop tokenizing a sequence at max_length tokens. Without it, a
+    // single text truncated to the right with no overflow windows keeps its first max_length tokens
+    // at most, so it may stop there too. Either way only a prefix of the text is encoded
+    // (encode_bounded), so memory follows what is kept, not the text's length.
     size_t limit = SIZE_MAX;
-    if (options.truncation && options.truncation->early_exit && options.truncation->direction == Side::kRight)
+    if (options.truncation && options.truncation->direction == Side::kRight &&
+        (options.truncation->early_exit || (!pair && !options.return_overflowing_tokens)))
       limit = options.truncation->max_length;
-    Encoding a = encode_single(text, 0, limit);
+    Encoding a = encode_bounded(text, 0, limit);
     std::optional<Encoding> b;
-    if (pair) b = encode_single(*pair, 1, limit);
+    if (pair) b = encode_bounded(*pair, 1, limit);
     if (options.truncation) truncate(a, b, *options.truncation, options.add_special_tokens);
     Encoding out = post_process(std::move(a), std::move(b), options.add_special_tokens);
     if (!options.return_overflowing_tokens) out.overflowing.clear();
@@ -281,9 +288,77 @@ class TokenizerImpl : public Tokenizer {
   }
 
  private:
+  /// What encode_single saw, to tell whether a prefix of the text gave the same tokens.
+  struct SingleInfo {
+    bool reached_limit = false;  ///< stopped at `limit` tokens before the last split
+    size_t splits = 0;           ///< splits of the text
+    size_t last_split = 0;       ///< index of the last split tokenized
+    size_t last_end = 0;         ///< its end in bytes of the text
+  };
+
+  /// encode_single(text, type_id, limit), tokenizing only a prefix of `text` when `limit` allows:
+  /// a prefix cut at a whitespace boundary (else before a CJK/Hangul/kana character), grown by
+  /// doubling until the tokens kept are provably those of the whole text, i.e. the limit was
+  /// reached at a split that is not the prefix's last and that ends at least `margin` bytes before
+  /// the cut (margin covers an added token straddling the cut, and normalizer context). Work and
+  /// memory are then proportional to the prefix (about 8 bytes of text per kept token to start),
+  /// not to the text: a 50 MB text truncated to 512 tokens is encoded from its first few KB.
+  /// Falls back to the whole text when no boundary is found (one 50 MB word).
+  Encoding encode_bounded(const std::string& text, uint32_t type_id, size_t limit) const {
+    if (limit == SIZE_MAX || text.size() <= 4096 || !g_bounded_encoding.load(std::memory_order_relaxed))
+      return encode_single(text, type_id, limit);
+    size_t max_added = 0;
+    for (const AddedToken& t : added_.tokens()) max_added = std::max(max_added, t.content.size());
+    const size_t margin = 4 * max_added + 64;
+    size_t want = std::max<size_t>(4096, (limit > (SIZE_MAX >> 5) ? SIZE_MAX >> 5 : limit) * 8 + margin);
+    while (want < text.size()) {
+      const size_t cut = safe_cut(text, want);
+      if (cut >= text.size()) break;
+      SingleInfo info;
+      Encoding e = encode_single(std::string_view(text).substr(0, cut), type_id, limit, &info);
+      if (info.reached_limit && info.last_split + 1 < info.splits && info.last_end + margin <= cut) {
+        g_bounded_count.fetch_add(1, std::memory_order_relaxed);
+        return e;
+      }
+      want = cut * 2;
+    }
+    return encode_single(text, type_id, limit);
+  }
+
+  /// The first boundary at or after `pos` where cutting `text` cannot change the splits before
+  /// it: after a run of ASCII whitespace and before a non-whitespace byte, preferred within 1 KB;
+  /// else before a CJK ideograph, Hangul syllable or kana (which no normalizer composes with what
+  /// precedes); else the next whitespace boundary; text.size() when there is none.
+  static size_t safe_cut(const std::string& text, size_t pos) {
+    auto ws = [&](size_t i) {
+      const char c = text[i];
+      return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    };
+    auto ws_boundary = [&](size_t from, size_t to) -> size_t {
+      for (size_t i = std::max<size_t>(from, 1); i < to; ++i)
+        if (ws(i - 1) && !ws(i)) return i;
+      return std::string::npos;
+    };
+    const size_t n = text.size();
+    const size_t near = std::min(n, pos + 1024);
+    if (size_t i = ws_boundary(pos, near); i != std::string::npos) return i;
+    for (size_t i = pos; i + 3 <= std::min(n, pos + 65536); ++i) {
+      const unsigned char b0 = static_cast<unsigned char>(text[i]);
+      if (b0 < 0xE3 || b0 > 0xED) continue;  // 3-byte lead bytes of U+3000..U+DFFF
+      const char32_t c =
+          (char32_t(b0 & 0x0F) << 12) | (char32_t(text[i + 1] & 0x3F) << 6) | char32_t(text[i + 2] & 0x3F);
+      if ((c >= 0x3041 && c <= 0x30FF) || (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) ||
+          (c >= 0xAC00 && c <= 0xD7A3))
+        return i;
+    }
+    if (size_t i = ws_boundary(near, n); i != std::string::npos) return i;
+    return n;
+  }
+
   /// One text through added tokens, normalizer, pre-tokenizer and model, with offsets in code
-  /// points of `text` (PreTokenizedString::into_encoding with OffsetType::Char).
-  Encoding encode_single(const std::string& text, uint32_t type_id, size_t limit) const {
+  /// points of `text` (PreTokenizedString::into_encoding with OffsetType::Char). Stops before a
+  /// split once `limit` tokens are held (tokenizers 0.23's early exit).
+  Encoding encode_single(std::string_view text, uint32_t type_id, size_t limit, SingleInfo* info = nullptr) const {
     PreTokenizedString pre = added_.extract_and_normalize(c_.normalizer.get(), text);
     if (c_.pre_tokenizer) c_.pre_tokenizer->pre_tokenize(pre);
 
@@ -321,9 +396,17 @@ class TokenizerImpl : public Tokenizer {
 
     Encoding e;
     std::vector<Token> tokens;
+    if (info) info->splits = pre.splits.size();
     for (size_t idx = 0; idx < pre.splits.size(); ++idx) {
-      if (e.ids.size() >= limit) break;
+      if (e.ids.size() >= limit) {
+        if (info) info->reached_limit = true;
+        break;
+      }
       Split& s = pre.splits[idx];
+      if (info) {
+        info->last_split = idx;
+        info->last_end = s.normalized.offsets_original().second;
+      }
       if (!s.tokens) {
         tokens.clear();
         c_.model->tokenize(s.normalized.get(), tokens);
@@ -430,6 +513,13 @@ class TokenizerImpl : public Tokenizer {
 };
 
 }  // namespace
+
+bool set_bounded_encoding(bool on) {
+  return g_bounded_encoding.exchange(on);
+}
+size_t bounded_encoding_count() {
+  return g_bounded_count.load();
+}
 
 std::shared_ptr<const Tokenizer> make_tokenizer(TokenizerComponents components) {
   return std::make_shared<TokenizerImpl>(std::move(components));

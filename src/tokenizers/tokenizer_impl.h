@@ -40,6 +40,13 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json(const TokenizerJson& tokeni
 /// Parses a tokenizer.json file (fast: see TokenizerJson). @throws textune::DataError naming it.
 TokenizerJson read_tokenizer_json(const std::string& path);
 
+/// Test hook: when false, Tokenizer::encode tokenizes every text whole instead of a prefix long
+/// enough for the tokens truncation keeps (see encode_bounded in tokenizer_impl.cpp), so tests can
+/// compare the two. Returns the previous setting. Default true.
+bool set_bounded_encoding(bool on);
+/// Test hook: how many sequences were encoded from a prefix of their text so far.
+size_t bounded_encoding_count();
+
 /// Runs fn(i) for i in [0, n) on all cores (the calling thread included); the first exception
 /// thrown is rethrown after all work stops.
 void parallel_for(size_t n, const std::function<void(size_t)>& fn);

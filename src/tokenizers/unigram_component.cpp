@@ -43,9 +43,7 @@ std::unique_ptr<Model> make_unigram_model(const TokenizerJson& j, const LoadCont
   }
   std::optional<uint32_t> unk_id;
   if (j.contains("unk_id") && !j["unk_id"].is_null()) {
-    const int64_t id = json_int_or(j, "unk_id", 0, where);
-    if (id < 0) throw DataError(where + ": field \"unk_id\" must not be negative, got " + std::to_string(id));
-    unk_id = static_cast<uint32_t>(id);
+    unk_id = json_token_id(j.at("unk_id"), where, "field \"unk_id\"");
   }
   const bool byte_fallback = json_bool_or(j, "byte_fallback", false, where);
   return std::make_unique<UnigramComponent>(UnigramModel(std::move(vocab), unk_id, byte_fallback, where));
