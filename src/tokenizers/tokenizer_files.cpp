@@ -349,6 +349,10 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json_checked(const TokenizerJson
   }
   if (!c.pad_token) c.pad_token = config_token(config, "pad_token");
   c.model_max_length = config_max_length(config);
+  // transformers 5's default is false; a saved tokenizer_config.json usually says which.
+  c.clean_up_tokenization_spaces = config.is_object() && config.contains("clean_up_tokenization_spaces") &&
+                                   config.at("clean_up_tokenization_spaces").is_boolean() &&
+                                   config.at("clean_up_tokenization_spaces").get<bool>();
   return make_tokenizer(std::move(c));
 }
 

@@ -255,12 +255,16 @@ class TokenizerImpl : public Tokenizer {
         tokens.push_back(*s);
       }
     }
-    if (c_.decoder) return c_.decoder->decode(std::move(tokens));
     std::string out;
-    for (size_t i = 0; i < tokens.size(); ++i) {
-      if (i) out += ' ';
-      out += tokens[i];
+    if (c_.decoder) {
+      out = c_.decoder->decode(std::move(tokens));
+    } else {
+      for (size_t i = 0; i < tokens.size(); ++i) {
+        if (i) out += ' ';
+        out += tokens[i];
+      }
     }
+    if (c_.clean_up_tokenization_spaces) out = clean_up_tokenization(std::move(out));
     return out;
   }
 
@@ -288,6 +292,26 @@ class TokenizerImpl : public Tokenizer {
   }
 
  private:
+  /// transformers' PreTrainedTokenizerBase.clean_up_tokenization (tokenization_utils_base.py):
+  /// these ten replacements, in this order, each over the whole string.
+  static std::string clean_up_tokenization(std::string s) {
+    static const std::pair<std::string_view, std::string_view> kRules[] = {
+        {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
+        {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+    for (const auto& [from, to] : kRules) {
+      if (s.find(from) == std::string::npos) continue;
+      std::string out;
+      size_t pos = 0;
+      for (size_t at; (at = s.find(from, pos)) != std::string::npos; pos = at + from.size()) {
+        out.append(s, pos, at - pos);
+        out.append(to);
+      }
+      out.append(s, pos, std::string::npos);
+      s.swap(out);
+    }
+    return s;
+  }
+
   /// What encode_single saw, to tell whether a prefix of the text gave the same tokens.
   struct SingleInfo {
     bool reached_limit = false;  ///< stopped at `limit` tokens before the last split

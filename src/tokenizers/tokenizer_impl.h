@@ -27,6 +27,9 @@ struct TokenizerComponents {
   std::optional<int64_t> pad_token_id;   ///< wins over pad_token's lookup
   uint32_t pad_type_id = 0;
   std::optional<size_t> model_max_length;
+  /// tokenizer_config.json "clean_up_tokenization_spaces": decode applies transformers'
+  /// PreTrainedTokenizerBase.clean_up_tokenization (" ." -> ".", " ' " -> "'", " n't" -> "n't", ...).
+  bool clean_up_tokenization_spaces = false;
 };
 
 /// Builds a tokenizer from its components. @throws textune::DataError when the model is missing.
