@@ -129,9 +129,10 @@ class ZipReader {
     zip_file_t* f = zip_fopen(zip_, name.c_str(), 0);
     if (!f)
       throw DataError(fmt::format("{}: cannot read {} inside the workbook ({})", path_, name, zip_strerror(zip_)));
-    std::string out;
-    if (st.valid & ZIP_STAT_SIZE) out.reserve(static_cast<size_t>(st.size));
     constexpr size_t kChunk = size_t{1} << 20;
+    std::string out;
+    // room for the last (empty) read too: growing past the capacity would copy the whole part
+    if (st.valid & ZIP_STAT_SIZE) out.reserve(static_cast<size_t>(st.size) + kChunk);
     for (;;) {
       const size_t have = out.size();
       out.resize(have + kChunk);

@@ -1,4 +1,5 @@
 // `textune data`: the preview on standard output and standard error, conversion, and errors.
+#include "../train/tiny_setup.h"
 #include "support/test_support.h"
 
 using textune::testing::data_dir;
@@ -100,4 +101,26 @@ TEST(CliData, XlsxOutputRefusesCellsOverExcelsLimit) {
             std::string::npos)
       << r.err;
   EXPECT_FALSE(std::filesystem::exists(tmp / "long.xlsx"));
+}
+
+// Issue 11: the README's recipe, `--label-names` with integer-labelled data, in train (with --eval)
+// and eval, on the first 40 rows of SST-2's dev set (labels 0 and 1) and the tiny BERT of the trainer tests.
+TEST(CliData, LabelNamesWithIntegerLabelsInTrainAndEval) {
+  TempDir tmp;
+  const std::string dev = textune::testing::read_text(data_dir() + "/en/sst2/dev.tsv");
+  size_t end = 0;
+  for (int i = 0; i < 41; ++i) end = dev.find('\n', end) + 1;
+  write_text(tmp / "small.tsv", dev.substr(0, end));
+  write_text(tmp / "names.txt", "negative\npositive\n");
+  const std::string model = tmp / "model";
+  textune::testing::write_tiny_bert(model);  // a BERT with its own tokenizer (unknown words are [UNK])
+  auto t = run_cli("train --model " + model + " --train " + tmp / "small.tsv" + " --eval " + tmp / "small.tsv" +
+                   " --label-names " + tmp / "names.txt" + " --output " + tmp / "out" +
+                   " --max_steps 2 --per_device_train_batch_size 8 --disable_tqdm");
+  ASSERT_EQ(t.exit_code, 0) << t.err;
+  EXPECT_NE(textune::testing::read_text(tmp / "out/config.json").find("\"0\": \"negative\""), std::string::npos);
+  for (const std::string& extra : std::vector<std::string>{"", " --label-names " + tmp / "names.txt"}) {
+    auto e = run_cli("eval --model " + tmp / "out --data " + tmp / "small.tsv" + extra);
+    EXPECT_EQ(e.exit_code, 0) << extra << ": " << e.err;
+  }
 }
