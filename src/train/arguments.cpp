@@ -56,6 +56,8 @@ core::Json TrainingArguments::to_json() const {
   j["dataloader_drop_last"] = dataloader_drop_last;
   j["class_weights"] = class_weights;
   j["disable_tqdm"] = disable_tqdm;
+  j["logging_nan_inf_filter"] = logging_nan_inf_filter;
+  j["halt_on_nonfinite"] = halt_on_nonfinite;
   return j;
 }
 
@@ -104,6 +106,10 @@ void TrainingArguments::update_from_json(const core::Json& j, const std::string&
       else if (k == "dataloader_drop_last") dataloader_drop_last = v.get<bool>();
       else if (k == "class_weights") class_weights = v.get<std::string>();
       else if (k == "disable_tqdm") disable_tqdm = v.get<bool>();
+      else if (k == "logging_nan_inf_filter")
+        logging_nan_inf_filter = v.get<bool>();
+      else if (k == "halt_on_nonfinite")
+        halt_on_nonfinite = v.get<bool>();
       else throw UsageError(source + ": unknown training argument \"" + k + "\"");
     } catch (const core::Json::exception&) {
       throw UsageError(source + ": training argument \"" + k + "\" has the wrong type: " + v.dump());

@@ -96,7 +96,76 @@ bool same_dir(const std::string& a, const std::string& b) {
 
 core::Json nullable(const std::optional<double>& v) { return v ? core::Json(*v) : core::Json(nullptr); }
 
+// A staged run directory holds this marker naming the directory itself: after the final swap the
+// previous run sits under the run directory's name, and must not be taken for a run to resume.
+constexpr const char* kRunMarker = ".textune_run.json";
+
+bool is_live_run_dir(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_regular_file(dir + "/" + kRunMarker, ec)) return false;
+  try {
+    return core::read_json_file(dir + "/" + kRunMarker).value("run_dir", "") == fs::path(dir).filename().string();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// Hidden sibling directories ".NAME.run-XXXXXXXX" of `out_dir`, newest first: interrupted
+// --overwrite_output_dir runs (is_live_run_dir), or a previous run left by a kill after the swap.
+std::vector<std::string> run_named_dirs(const std::string& out_dir) {
+  const fs::path p(out_dir);
+  const std::string prefix = "." + p.filename().string() + ".run-";
+  const fs::path parent = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  std::vector<std::pair<fs::file_time_type, std::string>> found;
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) return {};
+  for (const auto& e : fs::directory_iterator(parent, ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() == prefix.size() + 8 && n.compare(0, prefix.size(), prefix) == 0 && e.is_directory(ec))
+      found.emplace_back(fs::last_write_time(e.path(), ec), e.path().string());
+  }
+  std::sort(found.begin(), found.end(), std::greater<>());
+  std::vector<std::string> out;
+  for (auto& f : found) out.push_back(f.second);
+  return out;
+}
+
+std::vector<std::string> run_dirs(const std::string& out_dir) {
+  std::vector<std::string> out;
+  for (auto& d : run_named_dirs(out_dir))
+    if (is_live_run_dir(d)) out.push_back(d);
+  return out;
+}
+
+// Whether `name` is a leftover of an interrupted atomic write (".X.incomplete-XXXXXXXX" and the like),
+// never carried into a final directory.
+bool is_interrupted_leftover(const std::string& name) {
+  if (name == kRunMarker) return true;
+  static const std::regex kRe(R"(\..+\.(incomplete|old|tmp|run)-[0-9a-f]{8})");
+  return std::regex_match(name, kRe);
+}
+
+// The first parameter with a NaN or infinite element, if any.
+std::optional<std::string> first_nonfinite_parameter(torch::nn::Module& m) {
+  torch::NoGradGuard no_grad;
+  for (const auto& item : m.named_parameters(true))
+    if (!torch::isfinite(item.value()).all().item<bool>()) return item.key();
+  return std::nullopt;
+}
+
 }  // namespace
+
+double nan_inf_filtered_sum(double window_sum, double value, int64_t steps_in_window, bool filter) {
+  if (filter && !std::isfinite(value)) return window_sum + window_sum / static_cast<double>(1 + steps_in_window);
+  return window_sum + value;
+}
+
+std::optional<std::string> find_resume_checkpoint(const std::string& output_dir) {
+  const std::string out = core::resolve_output_path(output_dir);
+  for (const auto& run : run_dirs(out))
+    if (auto c = last_checkpoint(run)) return c;
+  return last_checkpoint(out);
+}
 
 std::optional<std::string> last_checkpoint(const std::string& output_dir) {
   auto all = sorted_checkpoints(output_dir);
@@ -261,6 +330,12 @@ struct Trainer::Impl {
   ComputeMetrics compute_metrics;
   FinalRecords final_records;
   torch::Device device{torch::kCPU};
+  // Where the run writes: out_dir is output_dir with symbolic links followed; work_dir holds the
+  // checkpoints and the log while training: out_dir itself, or, when --overwrite_output_dir replaces a
+  // non-empty directory, a hidden sibling run directory that replaces it at the end (staged_run), so
+  // that out_dir keeps the complete previous run until then.
+  std::string out_dir, work_dir;
+  bool staged_run = false;
 
   std::vector<tokenizers::Encoding> train_enc, eval_enc;
   data::CollateOptions collate;
@@ -404,9 +479,10 @@ struct Trainer::Impl {
 
   void save_checkpoint(const AdamW& optimizer, const LrSchedule& schedule, const data::BatchSampler& sampler,
                        bool training_stop) {
-    const std::string path = fmt::format("{}/checkpoint-{}", args.output_dir, global_step);
+    const std::string path = fmt::format("{}/checkpoint-{}", work_dir, global_step);
+    check_finite_weights(fmt::format("checkpoint-{}", global_step));
     {
-      core::AtomicDirectory dir(path);
+      core::AtomicDirectory dir(path, "checkpoint");
       save_model_files(dir.staging_path());
       core::save_safetensors(dir.file("optimizer.safetensors"), optimizer.state_tensors());
       core::Json sched = {{"lr_scheduler_type", scheduler_type_name(schedule.type())},
@@ -425,15 +501,17 @@ struct Trainer::Impl {
       core::write_json_file(dir.file("data_order.json"), sampler.state().to_json());
       core::write_json_file(dir.file("trainer_state.json"), trainer_state(training_stop));
       core::write_json_file(dir.file("training_args.json"), args.to_json());
+      core::kill_point("checkpoint:written");
       dir.commit();
     }
+    core::kill_point("checkpoint:committed");
     rotate_checkpoints();
   }
 
   // transformers' _rotate_checkpoints: keep the newest save_total_limit, never the best.
   void rotate_checkpoints() {
     if (!args.save_total_limit) return;
-    std::vector<std::string> ckpts = sorted_checkpoints(args.output_dir);
+    std::vector<std::string> ckpts = sorted_checkpoints(work_dir);
     int64_t limit = *args.save_total_limit;
     if (best_model_checkpoint) {
       auto it = std::find_if(ckpts.begin(), ckpts.end(),
@@ -494,14 +572,7 @@ struct Trainer::Impl {
     args.validate();
     TrainOutput result;
     std::error_code ec;
-    if (!resume && fs::is_directory(args.output_dir, ec) && !fs::is_empty(args.output_dir, ec)) {
-      if (!args.overwrite_output_dir)
-        throw DataError("output directory " + args.output_dir +
-                         " exists and is not empty: use --overwrite_output_dir to replace it, or --resume to continue");
-      for (const auto& c : sorted_checkpoints(args.output_dir)) fs::remove_all(c);
-    }
-    fs::create_directories(args.output_dir, ec);
-    if (ec) throw DataError("cannot create output directory " + args.output_dir + ": " + ec.message());
+    prepare_directories(resume);
 
     torch::manual_seed(args.seed);
     model->to(device);
@@ -543,7 +614,7 @@ struct Trainer::Impl {
       load_checkpoint(*resume, optimizer, sampler);
       spdlog::info("Resuming from {} at step {}", *resume, global_step);
       // keep the log lines up to the checkpoint
-      std::ifstream in(args.output_dir + "/training_log.jsonl");
+      std::ifstream in(work_dir + "/training_log.jsonl");
       std::string line;
       while (std::getline(in, line)) {
         if (line.empty()) continue;
@@ -555,10 +626,11 @@ struct Trainer::Impl {
       }
     }
     {
-      std::ofstream rewrite(args.output_dir + "/training_log.jsonl", std::ios::trunc);
-      for (const auto& j : kept_log) rewrite << j.dump() << "\n";
+      std::string text;
+      for (const auto& j : kept_log) text += j.dump() + "\n";
+      core::write_file_atomic(work_dir + "/training_log.jsonl", text);  // a kill here keeps the old log
     }
-    log_file.open(args.output_dir + "/training_log.jsonl", std::ios::app);
+    log_file.open(work_dir + "/training_log.jsonl", std::ios::app);
 
     const int64_t eval_every = args.eval_steps > 0 ? args.eval_steps : args.logging_steps;
     const std::string best_key = args.best_metric_key();
@@ -599,6 +671,7 @@ struct Trainer::Impl {
         continue;
       }
       double step_loss = 0;
+      bool finite_loss = true;
       for (const auto& idx : window) {
         data::Batch b = data::collate(train_enc, idx, &train_set, collate);
         models::ModelInputs in = to_model_inputs(b, model, device);
@@ -612,10 +685,26 @@ struct Trainer::Impl {
         torch::Tensor loss = out.loss;
         if (window.size() > 1) loss = loss / static_cast<double>(window.size());
         loss.backward();
-        step_loss += loss.item<double>();
+        const double value = loss.item<double>();
+        step_loss += value;
+        if (!std::isfinite(value)) finite_loss = false;
+        logging_loss_sum = nan_inf_filtered_sum(logging_loss_sum, value, logging_count, args.logging_nan_inf_filter);
       }
       const double grad_norm = clip_grad_norm(optimizer.params(), args.max_grad_norm);
       const double lr = schedule.lr(global_step);
+      if (args.halt_on_nonfinite && (!finite_loss || !std::isfinite(grad_norm))) {
+        log_file.close();
+        if (bar) bar->finish();
+        const auto good = last_checkpoint(work_dir);
+        throw DataError(fmt::format(
+            "training diverged at step {} (epoch {:.2f}, learning rate {:g}): the {} is {}; stopped before applying "
+            "it, no final model written to {}; {} (try a lower --learning_rate or more --warmup_steps)",
+            global_step + 1, epoch, lr, finite_loss ? "gradient norm" : "loss",
+            std::isnan(finite_loss ? grad_norm : step_loss) ? std::string("NaN")
+                                                            : fmt::format("{:g}", finite_loss ? grad_norm : step_loss),
+            args.output_dir,
+            good ? "the last good checkpoint is " + *good : std::string("no checkpoint had been saved")));
+      }
       optimizer.step(lr);
       optimizer.zero_grad();
       global_step += 1;
@@ -624,7 +713,6 @@ struct Trainer::Impl {
       epoch = static_cast<double>(st.epoch) + static_cast<double>(st.position) / static_cast<double>(num_batches);
       if (epoch_end) sampler.set_state({st.epoch + 1, 0, st.seed});
       result.step_losses.push_back(step_loss);
-      logging_loss_sum += step_loss;
       logging_count += 1;
 
       write_log({{"step", global_step},
@@ -700,10 +788,13 @@ struct Trainer::Impl {
                                ? 0.0
                                : std::accumulate(result.step_losses.begin(), result.step_losses.end(), 0.0) /
                                      static_cast<double>(result.step_losses.size());
-    if (args.load_best_model_at_end && best_model_checkpoint && fs::is_directory(*best_model_checkpoint)) {
+    // best_model_checkpoint names the checkpoint where it will be (output_dir); it is in work_dir now
+    const std::string best_dir =
+        best_model_checkpoint ? (fs::path(work_dir) / fs::path(*best_model_checkpoint).filename()).string() : "";
+    if (args.load_best_model_at_end && best_model_checkpoint && fs::is_directory(best_dir)) {
       spdlog::info("Loading best model from {} ({} = {})", *best_model_checkpoint, best_key, *best_metric);
       torch::NoGradGuard no_grad;
-      core::CheckpointWeights w = core::CheckpointWeights::open(*best_model_checkpoint);
+      core::CheckpointWeights w = core::CheckpointWeights::open(best_dir);
       for (auto& [name, t] : unique_parameters(*model)) t.copy_(w.get(name));
       last_eval_step = -1;
     }
@@ -724,35 +815,123 @@ struct Trainer::Impl {
     return result;
   }
 
+  // Refuses weights with a NaN or infinite element: such a model is never saved.
+  void check_finite_weights(const std::string& what) {
+    if (auto name = first_nonfinite_parameter(*model)) {
+      if (log_file.is_open()) log_file.close();
+      const auto good = last_checkpoint(work_dir);
+      throw DataError(fmt::format(
+          "training diverged: after step {} the weights are not finite (tensor {} holds NaN or infinity), so {} was "
+          "not written to {}; {} (try a lower --learning_rate or more --warmup_steps)",
+          global_step, *name, what, args.output_dir,
+          good ? "the last good checkpoint is " + *good : std::string("no checkpoint had been saved")));
+    }
+  }
 
-  // The final model, written atomically: a staging directory holding the model, the tokenizer and
-  // the trainer's records; the checkpoints and logs already in output_dir move into it (but not an
-  // earlier run's files that this run writes anew, nor its FinalRecords), the caller's FinalRecords
-  // are written, then it replaces output_dir in one rename.
+  // Where this run writes (out_dir, work_dir), and the leftovers of interrupted runs cleaned first.
+  void prepare_directories(const std::optional<std::string>& resume) {
+    std::error_code ec;
+    out_dir = core::resolve_output_path(args.output_dir);
+    if (out_dir != args.output_dir && fs::is_symlink(args.output_dir, ec))
+      spdlog::info("{} is a symbolic link: writing through it into {}", args.output_dir, out_dir);
+    if (fs::exists(out_dir, ec) && !fs::is_directory(out_dir, ec))
+      throw DataError("output " + args.output_dir + " exists and is not a directory");
+    for (const auto& p : core::remove_interrupted_leftovers(out_dir))
+      spdlog::warn("removed {}, left by an interrupted save (the output directory was not affected)", p);
+    // A resumed checkpoint inside a run directory continues that run there.
+    std::optional<std::string> resume_run;
+    if (resume) {
+      const std::string parent = fs::path(core::resolve_output_path(*resume)).parent_path().string();
+      for (const auto& r : run_dirs(out_dir))
+        if (fs::equivalent(r, parent, ec)) resume_run = r;
+    }
+    for (const auto& r : run_named_dirs(out_dir)) {
+      if (resume_run && r == *resume_run) continue;
+      if (!is_live_run_dir(r)) {
+        fs::remove_all(r, ec);
+        spdlog::warn("removed {}, the previous run that an interrupted save had already replaced", r);
+        continue;
+      }
+      if (resume) {
+        spdlog::warn("{} holds an interrupted --overwrite_output_dir run, left as it is (resume it with --resume {})",
+                     r, last_checkpoint(r).value_or(r));
+        continue;
+      }
+      fs::remove_all(r, ec);
+      spdlog::warn("removed {}, an interrupted --overwrite_output_dir run replaced by this one", r);
+    }
+    if (resume_run) {
+      for (const auto& p : core::remove_interrupted_leftovers(*resume_run))
+        spdlog::warn("removed {}, left by an interrupted save", p);
+      work_dir = *resume_run;
+      staged_run = true;
+      spdlog::info("continuing the interrupted run in {}: it replaces {} when it ends", work_dir, args.output_dir);
+      return;
+    }
+    work_dir = out_dir;
+    staged_run = false;
+    if (!resume && fs::is_directory(out_dir, ec) && !fs::is_empty(out_dir, ec)) {
+      if (!args.overwrite_output_dir)
+        throw DataError("output directory " + args.output_dir +
+                        " exists and is not empty: use --overwrite_output_dir to replace it, or --resume to continue");
+      // The previous run stays whole in out_dir until this one has finished.
+      work_dir = core::make_hidden_sibling_dir(out_dir, "run");
+      core::write_file_atomic(
+          work_dir + "/" + kRunMarker,
+          core::Json({{"run_dir", fs::path(work_dir).filename().string()}, {"output_dir", args.output_dir}}).dump());
+      staged_run = true;
+      spdlog::info("{} keeps its previous run until this one ends; checkpoints go to {} meanwhile", args.output_dir,
+                   work_dir);
+      return;
+    }
+    fs::create_directories(out_dir, ec);
+    if (ec) throw DataError("cannot create output directory " + args.output_dir + ": " + ec.message());
+  }
+
+  // The final model, written atomically. The new directory is staged beside out_dir, then swapped
+  // with it in one rename (core::replace_directory): a kill at any instant leaves out_dir as it was
+  // before the save (the run's checkpoints and log, or the complete previous run) or the complete
+  // new run. In place, the staging directory gets the model, the trainer's records, hard links to
+  // the checkpoints and the log (nothing is moved out of out_dir) and the caller's FinalRecords; a
+  // staged run (--overwrite_output_dir) is its own staging directory. Files that an earlier run left
+  // in out_dir and this run writes anew, FinalRecords names included, are not carried over, nor
+  // leftovers of interrupted writes.
   void save_final(const TrainOutput& result) {
-    core::AtomicDirectory dir(args.output_dir);
+    check_finite_weights("the final model");
+    const auto& stale = final_records.names;
+    if (staged_run) {
+      std::error_code ec;
+      for (const auto& n : stale) fs::remove_all(fs::path(work_dir) / n, ec);
+      save_model_files(work_dir);
+      core::write_json_file(work_dir + "/trainer_state.json", trainer_state(true));
+      core::write_json_file(work_dir + "/training_args.json", args.to_json());
+      core::kill_point("final:model");
+      core::kill_point("final:linked");
+      if (final_records.write) final_records.write(work_dir, result);
+      core::kill_point("final:records");
+      core::replace_directory(work_dir, out_dir, "final");
+      fs::remove(out_dir + "/" + kRunMarker, ec);
+      core::kill_point("final:done");
+      return;
+    }
+    core::AtomicDirectory dir(out_dir, "final");
     save_model_files(dir.staging_path());
     core::write_json_file(dir.file("trainer_state.json"), trainer_state(true));
     core::write_json_file(dir.file("training_args.json"), args.to_json());
-    const auto& stale = final_records.names;
-    std::vector<std::pair<fs::path, fs::path>> moved;
-    try {
-      for (const auto& e : fs::directory_iterator(args.output_dir)) {
-        const std::string name = e.path().filename().string();
-        const fs::path target = fs::path(dir.staging_path()) / name;
-        if (fs::exists(target) || std::find(stale.begin(), stale.end(), name) != stale.end()) continue;
-        fs::rename(e.path(), target);
-        moved.emplace_back(e.path(), target);
-      }
-      if (final_records.write) final_records.write(dir.staging_path(), result);
-      dir.commit();
-    } catch (...) {
-      for (auto& [from, to] : moved) {
-        std::error_code ec;
-        fs::rename(to, from, ec);
-      }
-      throw;
+    core::kill_point("final:model");
+    for (const auto& e : fs::directory_iterator(out_dir)) {
+      const std::string name = e.path().filename().string();
+      const fs::path target = fs::path(dir.staging_path()) / name;
+      if (fs::exists(target) || std::find(stale.begin(), stale.end(), name) != stale.end() ||
+          is_interrupted_leftover(name))
+        continue;
+      core::link_or_copy_tree(e.path().string(), target.string());
     }
+    core::kill_point("final:linked");
+    if (final_records.write) final_records.write(dir.staging_path(), result);
+    core::kill_point("final:records");
+    dir.commit();
+    core::kill_point("final:done");
   }
 };
 

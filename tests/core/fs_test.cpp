@@ -115,3 +115,59 @@ TEST(Json, SyntaxErrorNamesFileLineAndColumn) {
     EXPECT_NE(std::string(e.what()).find(tmp / "bad.json:3:"), std::string::npos) << e.what();
   }
 }
+
+// A symbolic link to a directory is written through: the target is replaced, the link stays.
+TEST(AtomicDirectory, WritesThroughASymbolicLink) {
+  TempDir tmp;
+  fs::create_directories(tmp / "real/model");
+  write_text(tmp / "real/model/old.txt", "old");
+  fs::create_directory_symlink(tmp / "real/model", tmp / "link");
+  {
+    AtomicDirectory d(tmp / "link");
+    EXPECT_EQ(d.path(), tmp / "real/model");
+    write_text(d.file("config.json"), "new");
+    d.commit();
+  }
+  EXPECT_TRUE(fs::is_symlink(tmp / "link"));
+  EXPECT_EQ(read_text(tmp / "link/config.json"), "new");
+  EXPECT_FALSE(fs::exists(tmp / "real/model/old.txt"));
+  EXPECT_TRUE(leftovers(tmp / "real", "model").empty());
+  // a relative link, and a chain of two
+  fs::create_directory_symlink("real/model", tmp / "rel");
+  fs::create_directory_symlink("rel", tmp / "chain");
+  EXPECT_EQ(textune::core::resolve_output_path(tmp / "chain"), tmp / "real/model");
+}
+
+// Leftovers of interrupted writes (staging siblings, an incomplete checkpoint, a temporary file)
+// are removed; names that merely look alike are not.
+TEST(RemoveInterruptedLeftovers, RemovesOnlyOurStagingNames) {
+  TempDir tmp;
+  const std::string out = tmp / "out";
+  fs::create_directories(out + "/.checkpoint-2.incomplete-0123abcd");
+  fs::create_directories(tmp / ".out.incomplete-89abcdef");
+  fs::create_directories(tmp / ".other.incomplete-89abcdef");  // another directory's
+  fs::create_directories(out + "/checkpoint-1");
+  write_text(out + "/.training_log.jsonl.tmp-00ff00ff", "x");
+  write_text(out + "/.keep.incomplete-xyz", "not ours");
+  auto removed = textune::core::remove_interrupted_leftovers(out);
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed,
+            (std::vector<std::string>{tmp / ".out.incomplete-89abcdef", out + "/.checkpoint-2.incomplete-0123abcd",
+                                      out + "/.training_log.jsonl.tmp-00ff00ff"}));
+  EXPECT_TRUE(fs::exists(tmp / ".other.incomplete-89abcdef"));
+  EXPECT_TRUE(fs::exists(out + "/.keep.incomplete-xyz"));
+  EXPECT_TRUE(fs::exists(out + "/checkpoint-1"));
+}
+
+// link_or_copy_tree recreates a tree with hard links: the source is unchanged and shares the files.
+TEST(LinkOrCopyTree, HardLinksEveryFileAndLeavesTheSource) {
+  TempDir tmp;
+  fs::create_directories(tmp / "a/sub");
+  write_text(tmp / "a/x.txt", "x");
+  write_text(tmp / "a/sub/y.txt", "y");
+  textune::core::link_or_copy_tree(tmp / "a", tmp / "b");
+  EXPECT_EQ(read_text(tmp / "b/sub/y.txt"), "y");
+  EXPECT_TRUE(fs::equivalent(tmp / "a/x.txt", tmp / "b/x.txt"));
+  EXPECT_EQ(fs::hard_link_count(tmp / "a/sub/y.txt"), 2u);
+  EXPECT_EQ(read_text(tmp / "a/x.txt"), "x");
+}

@@ -62,6 +62,16 @@ struct TrainingArguments {
   /// {label: weight} or [w0, w1, ...] in id order.
   std::string class_weights;
   bool disable_tqdm = false;          ///< no progress bar
+  /// transformers' logging_nan_inf_filter: a micro-batch loss that is NaN or infinite adds, instead
+  /// of itself, `window_sum / (1 + steps_in_window)` to the logged loss (nan_inf_filtered_sum).
+  /// It changes what is logged only; the step is taken as computed.
+  bool logging_nan_inf_filter = true;
+  /// textune's own guard (transformers has none): stop at the first step whose loss or gradient
+  /// norm is NaN or infinite, before the optimizer applies it, with a DataError naming the step;
+  /// the checkpoints saved so far are kept and no final model is written. false: the step is taken
+  /// as transformers takes it (logging then follows logging_nan_inf_filter), but a checkpoint or
+  /// final model whose weights are not all finite is still never written (DataError at that save).
+  bool halt_on_nonfinite = true;
 
   /// The arguments as JSON (training_args.json in every checkpoint).
   core::Json to_json() const;
@@ -164,6 +174,20 @@ class Trainer {
 
 /// The newest checkpoint-N directory in `output_dir` (largest N), if any.
 std::optional<std::string> last_checkpoint(const std::string& output_dir);
+
+/// The checkpoint `--resume` without a value continues from: the newest checkpoint-N of an
+/// interrupted `--overwrite_output_dir` run (kept, until it finishes, in the hidden sibling
+/// `.NAME.run-XXXXXXXX` of output_dir, so that output_dir holds the complete previous run meanwhile),
+/// else the newest checkpoint-N in output_dir (symbolic links followed), else none.
+std::optional<std::string> find_resume_checkpoint(const std::string& output_dir);
+
+/// transformers' logging_nan_inf_filter (Trainer._inner_training_loop): adds the loss `value` of one
+/// micro-batch to `window_sum`, the losses summed since the last log over `steps_in_window`
+/// completed optimizer steps. A NaN or infinite value with `filter` adds
+/// `window_sum / (1 + steps_in_window)` instead (the mean of the window counting the current step as
+/// zero: transformers' `tr_loss / (1 + global_step - _globalstep_last_logged)`); 0 when the window
+/// is empty. The logged loss is the returned sum over the window divided by its number of steps.
+double nan_inf_filtered_sum(double window_sum, double value, int64_t steps_in_window, bool filter);
 
 /// Loads `model_dir` as a sequence classifier for `dataset`'s task and labels: the checkpoint's head
 /// is kept when its labels are the dataset's (same set; the dataset is then renumbered to the
