@@ -159,7 +159,7 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
 
   std::optional<std::string> resume;
   if (o.resume) {
-    resume = o.resume->empty() ? train::last_checkpoint(args.output_dir) : o.resume;
+    resume = o.resume->empty() ? train::find_resume_checkpoint(args.output_dir) : o.resume;
     if (!resume) throw UsageError("--resume: no checkpoint-N directory in " + args.output_dir);
   } else {
     check_output_dir(args.output_dir, args.overwrite_output_dir, ", or --resume to continue");
@@ -182,7 +182,10 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   const std::string model_dir = resolve_model_option(o.model);
   check_max_length(args, model_dir);
   models::PreTrainedModel model =
-      train::load_for_training(model_dir, train_set, eval_set ? &*eval_set : nullptr, args.seed, args.device);
+      // resumed: the checkpoint has the trained head (no "newly initialized" warning); its weights are
+      // then loaded again with the optimizer state by Trainer::train
+      train::load_for_training(resume ? *resume : model_dir, train_set, eval_set ? &*eval_set : nullptr, args.seed,
+                               args.device);
   auto tokenizer = tokenizers::Tokenizer::from_dir(model_dir);
 
   core::Json saved_data = saved_data_json(o.data, train_set);  // textune_data.json, for eval and predict
@@ -236,7 +239,7 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
     InterruptHandlers handlers;
     out = trainer.train(resume);
   } catch (const Interrupted& i) {
-    const auto checkpoint = train::last_checkpoint(args.output_dir);
+    const auto checkpoint = train::find_resume_checkpoint(args.output_dir);
     std::cerr << "\n"
               << fmt::format("training interrupted ({}) at step {}, before the final model was written to {}; ",
                              i.signal == SIGINT ? "SIGINT" : "SIGTERM", i.step, args.output_dir)

@@ -73,6 +73,14 @@ void add_training_arguments(CLI::App& app, train::TrainingArguments& a) {
                  "auto (n / (classes * count)) or a JSON file {\"label\": weight, ...} (or [w0, w1, ...] in id order)")
       ->group(g);
   app.add_flag("--disable_tqdm", a.disable_tqdm, "No progress bar")->group(g);
+  app.add_option("--logging_nan_inf_filter", a.logging_nan_inf_filter,
+                 "A NaN/inf loss is logged as the mean of its logging window (transformers' filter)")
+      ->capture_default_str()
+      ->group(g);
+  app.add_option("--halt_on_nonfinite", a.halt_on_nonfinite,
+                 "Stop at the first NaN/inf loss or gradient norm (exit 1, checkpoints kept, no final model)")
+      ->capture_default_str()
+      ->group(g);
 }
 
 train::TrainingArguments merge_training_arguments(const CLI::App& app, const train::TrainingArguments& cli,
