@@ -22,8 +22,8 @@ TEST(CliInfo, MissingDirectoryIsDataErrorOnOneLine) {
   auto r = run_cli("info --model /nonexistent/model");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err,
-            "error: /nonexistent/model is not a directory (expected a model directory, or a Hub model id such as "
-            "bert-base-uncased or org/name)\n");
+            "error: no such folder: /nonexistent/model (expected a model directory, or a Hub model id such as "
+            "bert-base-uncased or org/name; / exists but holds no nonexistent)\n");
 }
 
 TEST(CliInfo, MissingOptionIsUsageError) {
