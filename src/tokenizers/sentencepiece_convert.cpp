@@ -7,8 +7,8 @@
 
 #include "textune/core/error.h"
 #include "textune/core/json.h"
-#include "tokenizers/tokenizer_impl.h"
 #include "tokenizers/precompiled_normalizer.h"
+#include "tokenizers/tokenizer_impl.h"
 
 namespace textune::tokenizers {
 
@@ -27,13 +27,14 @@ nlohmann::json sentencepiece_tokenizer_json(const spm::ModelProto& model, const 
   const bool byte_fallback = model.trainer_spec.byte_fallback || (options.add_byte_fallback && !has_bytes);
   size_t next_id = model.pieces.size();
   if (options.add_byte_fallback && !has_bytes) {
-    for (int b = 0; b < 256; ++b) vocab.push_back(json::array({spm::byte_to_piece(static_cast<unsigned char>(b)), 0.0}));
+    for (int b = 0; b < 256; ++b)
+      vocab.push_back(json::array({spm::byte_to_piece(static_cast<unsigned char>(b)), 0.0}));
     next_id += 256;
   }
   json added = json::array();
   auto added_token = [](size_t id, const std::string& content, bool special) {
-    return json{{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-                {"rstrip", false},   {"normalized", false}, {"special", special}};
+    return json{{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+                {"rstrip", false}, {"normalized", false}, {"special", special}};
   };
   for (size_t i = 0; i < model.pieces.size(); ++i) {
     const auto t = model.pieces[i].type;
@@ -51,13 +52,20 @@ nlohmann::json sentencepiece_tokenizer_json(const spm::ModelProto& model, const 
   if (options.precompiled_normalizer) {
     json seq = json::array();
     if (!model.normalizer_spec.precompiled_charsmap.empty())
-      seq.push_back({{"type", "Precompiled"}, {"precompiled_charsmap", base64_encode(model.normalizer_spec.precompiled_charsmap)}});
+      seq.push_back({{"type", "Precompiled"},
+                     {"precompiled_charsmap", base64_encode(model.normalizer_spec.precompiled_charsmap)}});
     seq.push_back({{"type", "Replace"}, {"pattern", {{"Regex", " {2,}"}}}, {"content", " "}});
     normalizer = {{"type", "Sequence"}, {"normalizers", seq}};
   }
   const json metaspace = {{"type", "Metaspace"}, {"replacement", ws}, {"prepend_scheme", "always"}, {"split", true}};
   json pre_tokenizer = metaspace;
-  if (options.whitespace_split)
+  if (options.t5_non_legacy) {
+    normalizer = {
+        {"type", "Sequence"},
+        {"normalizers", json::array({{{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", " "}},
+                                     {{"type", "Strip"}, {"strip_left", false}, {"strip_right", true}}})}};
+    pre_tokenizer = {{"type", "Metaspace"}, {"replacement", ws}, {"prepend_scheme", "first"}, {"split", true}};
+  } else if (options.whitespace_split)
     pre_tokenizer = {{"type", "Sequence"}, {"pretokenizers", json::array({{{"type", "WhitespaceSplit"}}, metaspace})}};
 
   json post_processor = nullptr;
@@ -65,18 +73,20 @@ nlohmann::json sentencepiece_tokenizer_json(const spm::ModelProto& model, const 
     int64_t eos_id = -1;
     for (size_t i = 0; i < model.pieces.size(); ++i)
       if (model.pieces[i].piece == options.eos_token) eos_id = static_cast<int64_t>(i);
-    if (eos_id < 0) throw DataError(source + ": the end-of-sequence token \"" + options.eos_token + "\" is not a piece");
+    if (eos_id < 0)
+      throw DataError(source + ": the end-of-sequence token \"" + options.eos_token + "\" is not a piece");
     // Types as T5's tokenizer.json has them: 0 for the first text and its </s>, 1 for the second.
     auto seq = [](const char* id, int type) { return json{{"Sequence", {{"id", id}, {"type_id", type}}}}; };
     auto eos = [&](int type) { return json{{"SpecialToken", {{"id", options.eos_token}, {"type_id", type}}}}; };
     const int b = static_cast<int>(options.pair_type_id);
     json pair = options.pair_single_eos ? json::array({seq("A", 0), seq("B", b), eos(b)})
                                         : json::array({seq("A", 0), eos(0), seq("B", b), eos(b)});
-    post_processor = {{"type", "TemplateProcessing"},
-                      {"single", json::array({seq("A", 0), eos(0)})},
-                      {"pair", pair},
-                      {"special_tokens",
-                       {{options.eos_token, {{"id", options.eos_token}, {"ids", {eos_id}}, {"tokens", {options.eos_token}}}}}}};
+    post_processor = {
+        {"type", "TemplateProcessing"},
+        {"single", json::array({seq("A", 0), eos(0)})},
+        {"pair", pair},
+        {"special_tokens",
+         {{options.eos_token, {{"id", options.eos_token}, {"ids", {eos_id}}, {"tokens", {options.eos_token}}}}}}};
   }
   json decoder = metaspace;
   if (byte_fallback)
@@ -93,13 +103,18 @@ nlohmann::json sentencepiece_tokenizer_json(const spm::ModelProto& model, const 
               {"pre_tokenizer", pre_tokenizer},
               {"post_processor", post_processor},
               {"decoder", decoder},
-              {"model", {{"type", "Unigram"}, {"unk_id", model.trainer_spec.unk_id}, {"vocab", vocab}, {"byte_fallback", byte_fallback}}}};
+              {"model",
+               {{"type", "Unigram"},
+                {"unk_id", model.trainer_spec.unk_id},
+                {"vocab", vocab},
+                {"byte_fallback", byte_fallback}}}};
 }
 
 std::shared_ptr<const Tokenizer> load_t5_spiece(const std::string& dir) {
   const std::string path = dir + "/spiece.model";
   core::Json config = core::Json::object();
-  if (std::filesystem::exists(dir + "/tokenizer_config.json")) config = core::read_json_file(dir + "/tokenizer_config.json");
+  if (std::filesystem::exists(dir + "/tokenizer_config.json"))
+    config = core::read_json_file(dir + "/tokenizer_config.json");
   const std::string cls = config.contains("tokenizer_class") && config["tokenizer_class"].is_string()
                               ? config["tokenizer_class"].get<std::string>()
                               : "T5Tokenizer";
@@ -116,13 +131,21 @@ std::shared_ptr<const Tokenizer> load_t5_spiece(const std::string& dir) {
   const spm::ModelProto model = spm::read_model_proto(path);
   int64_t extra_ids = 100;
   if (config.contains("extra_ids")) {
-    if (!config["extra_ids"].is_number_integer() || config["extra_ids"].get<int64_t>() < 0)
-      throw DataError(dir + "/tokenizer_config.json: extra_ids must be a non-negative integer");
+    if (!config["extra_ids"].is_number_integer() || config["extra_ids"].get<int64_t>() < 0 ||
+        config["extra_ids"].get<int64_t>() > 100000)
+      throw DataError(dir + "/tokenizer_config.json: extra_ids must be an integer from 0 to 100000");
     extra_ids = config["extra_ids"].get<int64_t>();
   }
   SpmConvertOptions o;
   o.precompiled_normalizer = false;
   o.whitespace_split = true;
+  // T5Tokenizer's `legacy` (default true); false: no "▁" right after an added token.
+  if (config.contains("legacy") && !config["legacy"].is_null()) {
+    if (!config["legacy"].is_boolean())
+      throw DataError(dir + "/tokenizer_config.json: \"legacy\" must be true or false, got " +
+                      config["legacy"].dump().substr(0, 64));
+    o.t5_non_legacy = !config["legacy"].get<bool>();
+  }
   o.eos_token = content("eos_token", "</s>");
   o.pair_type_id = 0;
   for (int64_t i = extra_ids - 1; i >= 0; --i) o.extra_special_tokens.push_back("<extra_id_" + std::to_string(i) + ">");

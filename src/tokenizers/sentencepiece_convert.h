@@ -23,6 +23,13 @@ struct SpmConvertOptions {
   bool precompiled_normalizer = true;
   /// Pre-tokenizer: WhitespaceSplit before Metaspace (transformers 5's T5Tokenizer).
   bool whitespace_split = false;
+  /// T5Tokenizer with `legacy: false` (models/t5/tokenization_t5.py): a word gets "▁" only at the
+  /// start of the text or after whitespace, not right after an added token ("<extra_id_0>." gives
+  /// "<extra_id_0>", "." where legacy gives "<extra_id_0>", "▁", "."). Built as: whitespace runs to
+  /// one space and trailing whitespace stripped in each piece between added tokens (sentencepiece's
+  /// remove_extra_whitespaces), then Metaspace with prepend_scheme "first". Replaces
+  /// whitespace_split.
+  bool t5_non_legacy = false;
   /// Post-processor: "$A <eos>" and "$A <eos> $B <eos>" when set (T5), "$A $B <eos>" for pairs when
   /// `pair_single_eos` (Marian's build_inputs_with_special_tokens); none when empty.
   std::string eos_token;
