@@ -365,8 +365,8 @@ std::optional<std::vector<std::string>> multi_labels(const core::Json& cell,
   if (s.front() == '[') {
     core::Json list;
     try {
-      list = core::Json::parse(s);
-    } catch (const core::Json::exception&) {
+      list = core::parse_json(s, "label");
+    } catch (const std::exception&) {
       why.push_back(fmt::format("label {} is not a valid JSON list (expected e.g. [\"a\", \"b\"])", show(s)));
       return std::nullopt;
     }
