@@ -7,6 +7,7 @@
 #include <iostream>
 #include <map>
 
+#include "../launcher/dump_cli.h"
 #include "command.h"
 #include "textune/core/error.h"
 #include "textune/core/logging.h"
@@ -35,6 +36,12 @@ int main(int argc, char** argv) {
   for (auto& spec : registry) {
     CLI::App* sub = app.add_subcommand(spec.name, spec.description);
     runs[sub] = spec.setup(*sub);
+  }
+
+  // Build-time only (not in --help): the table the front program `textune` answers from.
+  if (argc == 2 && std::string(argv[1]) == "--textune-dump-cli") {
+    cli::dump_cli_table(app, std::string("textune ") + TEXTUNE_VERSION, std::cout);
+    return 0;
   }
 
   // The first argument that is not an option names the command (the global options are flags).
