@@ -1,7 +1,9 @@
-// The high-level C++ API: load a fine-tuned text classifier and predict.
+// The high-level C++ API: load a fine-tuned model with its task and tokenizer, and predict.
 //
-// NOTE (interface pinned by the lead; implemented in src/eval/pipeline.cpp by the training/eval
-// work, used by `textune predict`, `textune serve` and applications).
+// Implemented in src/train/pipeline.cpp on the task interface (include/textune/tasks/task.h): the
+// model directory names its task (textune_task.json, else the task of its head), and every task
+// predicts through the same inference loop (train::run_inference). Used by `textune predict`,
+// `textune serve` and applications.
 #pragma once
 
 #include <memory>
@@ -9,6 +11,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "textune/core/json.h"
 
 namespace textune {
 
@@ -30,20 +34,40 @@ struct Prediction {
   bool truncated = false;           ///< the input was cut to max_length
 };
 
-/// A fine-tuned sequence classifier with its tokenizer, ready to predict.
-/// Thread-safe: `predict` may be called from many threads at once.
+/// A fine-tuned model with its task and tokenizer, ready to predict.
+/// Thread-safe: `predict` and `predict_records` may be called from many threads at once.
 class Pipeline {
  public:
-  /// Loads a model directory written by `textune train` or `save_pretrained`.
-  /// @throws textune::DataError when the directory has no classifier or tokenizer;
+  /// Loads a model directory written by `textune train` or `save_pretrained`: the model, its task
+  /// (tasks::task_for_model: textune_task.json, else the task of the model's head) bound to it, the
+  /// tokenizer and the maximum length (tasks::resolve_max_length).
+  /// @throws textune::DataError when the directory has no model, no task for its head or no tokenizer;
   ///         textune::UsageError for a device this build or machine cannot use (core::parse_device).
   static std::shared_ptr<Pipeline> load(const std::string& model_dir, const PipelineOptions& options = {});
   virtual ~Pipeline() = default;
 
-  /// Predicts single texts. @throws textune::DataError for a too-long text when truncate is false.
+  /// Predicts single texts with a text classifier (the records of predict_records as Prediction).
+  /// @throws textune::DataError for a too-long text when truncate is false;
+  ///         textune::UsageError when the model's task is not text classification (use predict_records).
   virtual std::vector<Prediction> predict(const std::vector<std::string>& texts) const = 0;
-  /// Predicts text pairs.
+  /// Predicts text pairs (as predict(texts)).
   virtual std::vector<Prediction> predict(const std::vector<std::pair<std::string, std::string>>& pairs) const = 0;
+
+  /// The task's registry name ("text-classification"; tasks/registry.h).
+  virtual std::string task() const { return "text-classification"; }
+  /// Predicts any task: `inputs` are strings or objects of the task's input fields ({"text",
+  /// "text_pair"} for text classification); one record per input, in input order, shaped by the task
+  /// (tasks::Predictor; text classification: {"label", "score", "scores", "logits", ...}).
+  /// @throws textune::DataError for an input the task refuses (empty text...) or, when truncate is
+  ///         false, one longer than max_length ("input N is longer than M tokens (truncation is off)");
+  ///         textune::UsageError from the default implementation (a pipeline without a task).
+  virtual std::vector<core::Json> predict_records(const std::vector<core::Json>& inputs) const;
+  /// The HTTP answer for one record of predict_records (tasks::Task::response; TEI's shape for text
+  /// classification; `raw_scores`: the logits instead of probabilities).
+  /// @throws tasks::ResponseError (a std::runtime_error) for a record the task cannot answer (a NaN score).
+  virtual core::Json response(const core::Json& record, bool raw_scores) const;
+  /// What /info says of the task besides its name (tasks::Task::info: labels, problem_type...).
+  virtual core::Json info() const;
 
   /// Labels in id order.
   virtual const std::vector<std::string>& labels() const = 0;

@@ -212,6 +212,18 @@ class Task {
   virtual core::Json response(const core::Json& record, const ResponseOptions& options) const { return record; }
   /// What `/info` says of the task besides its name (labels, problem_type...).
   virtual core::Json info() const { return core::Json::object(); }
+
+  // ---- predictions written to files (`textune predict`, train::predict_file) ----
+  /// The object `textune predict` writes as one JSON line for example `i` and its record (from
+  /// Predictor::finish). Default (src/tasks/prediction_output.cpp): the example's fields
+  /// (example_json(i) without "label"), then the record's.
+  virtual core::Json prediction_json(const Examples& examples, size_t i, const core::Json& record) const;
+  /// The table `textune predict --output X.csv` writes: the header row, then one row per record.
+  /// Cells are JSON scalars: the writer quotes strings as RFC 4180 and prints numbers with "%.6g".
+  /// Default: the columns of prediction_json's scalar fields (strings, numbers, booleans) for the
+  /// first record; a record without a column gets an empty cell.
+  virtual std::vector<std::vector<core::Json>> prediction_table(const Examples& examples,
+                                                                const std::vector<core::Json>& records) const;
 };
 
 }  // namespace textune::tasks

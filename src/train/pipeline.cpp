@@ -139,6 +139,18 @@ class ClassifierPipeline final : public Pipeline {
 
 }  // namespace
 
+std::vector<core::Json> Pipeline::predict_records(const std::vector<core::Json>& inputs) const {
+  throw UsageError("this pipeline has no task: predict_records is not available");
+}
+
+core::Json Pipeline::response(const core::Json& record, bool raw_scores) const {
+  throw UsageError("this pipeline has no task: response is not available");
+}
+
+core::Json Pipeline::info() const {
+  return core::Json::object();
+}
+
 std::shared_ptr<Pipeline> Pipeline::load(const std::string& model_dir, const PipelineOptions& options) {
   return std::make_shared<ClassifierPipeline>(model_dir, options);
 }
