@@ -18,41 +18,6 @@
 namespace textune::data {
 
 // ---------------------------------------------------------------------------------------------
-// tasks
-
-Task parse_task(const std::string& name) {
-  if (name == "classification" || name == "single_label_classification" || name == "single-label" ||
-      name == "single_label")
-    return Task::kClassification;
-  if (name == "multi-label" || name == "multi_label" || name == "multi_label_classification" || name == "multilabel")
-    return Task::kMultiLabel;
-  if (name == "regression") return Task::kRegression;
-  throw UsageError(fmt::format("unknown task \"{}\" (expected classification, multi-label or regression)", name));
-}
-
-std::string problem_type(Task task) {
-  switch (task) {
-    case Task::kClassification:
-      return "single_label_classification";
-    case Task::kMultiLabel:
-      return "multi_label_classification";
-    case Task::kRegression:
-      return "regression";
-  }
-  return "";
-}
-
-Task task_from_problem_type(const std::string& p) {
-  if (p == "single_label_classification") return Task::kClassification;
-  if (p == "multi_label_classification") return Task::kMultiLabel;
-  if (p == "regression") return Task::kRegression;
-  throw DataError(
-      fmt::format("unknown problem_type \"{}\" (expected single_label_classification, "
-                  "multi_label_classification or regression)",
-                  p));
-}
-
-// ---------------------------------------------------------------------------------------------
 // label map
 
 namespace {

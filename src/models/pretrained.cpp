@@ -115,26 +115,6 @@ std::vector<std::string> PreTrainedModelImpl::decay_parameter_names() const {
   return out;
 }
 
-std::string problem_type_name(ProblemType type) {
-  switch (type) {
-    case ProblemType::kSingleLabel:
-      return "single_label_classification";
-    case ProblemType::kMultiLabel:
-      return "multi_label_classification";
-    case ProblemType::kRegression:
-      return "regression";
-  }
-  return "";
-}
-
-ProblemType problem_type_from_name(const std::string& name) {
-  if (name == "single_label_classification") return ProblemType::kSingleLabel;
-  if (name == "multi_label_classification") return ProblemType::kMultiLabel;
-  if (name == "regression") return ProblemType::kRegression;
-  throw DataError("unknown problem_type \"" + name +
-                  "\" (expected \"single_label_classification\", \"multi_label_classification\" or \"regression\")");
-}
-
 // ---- threads ----
 
 }  // namespace textune::models

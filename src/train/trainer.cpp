@@ -278,9 +278,7 @@ models::PreTrainedModel load_for_training(const std::string& model_dir, data::Da
   lo.task = models::TaskKind::kSequenceClassification;
   lo.seed = seed;
   lo.device = core::parse_device(device);
-  lo.problem_type = train.task == data::Task::kRegression   ? models::ProblemType::kRegression
-                    : train.task == data::Task::kMultiLabel ? models::ProblemType::kMultiLabel
-                                                            : models::ProblemType::kSingleLabel;
+  lo.problem_type = train.task;
   std::vector<std::string> labels = train.task == data::Task::kRegression ? std::vector<std::string>{"LABEL_0"}
                                                                           : train.label_map.labels();
   // Keep a fine-tuned head when it already has exactly these labels (maybe in another order).

@@ -54,9 +54,7 @@ int run_eval(const EvalCliOptions& o) {
     throw DataError(dir + " holds a " + model->architecture() + ", not a sequence classifier");
   auto tokenizer = tokenizers::Tokenizer::from_dir(dir);
   dopt.require_labels = true;
-  dopt.task = model->problem_type() == models::ProblemType::kRegression   ? data::Task::kRegression
-              : model->problem_type() == models::ProblemType::kMultiLabel ? data::Task::kMultiLabel
-                                                                          : data::Task::kClassification;
+  dopt.task = model->problem_type();
   data::LabelMap labels(model->id2label());
   data::Dataset ds = data::load_dataset(o.data_file, dopt, dopt.task == data::Task::kRegression ? nullptr : &labels);
   size_t max_length = model->max_sequence_length() ? static_cast<size_t>(*model->max_sequence_length()) : 512;

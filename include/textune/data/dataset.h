@@ -15,25 +15,23 @@
 #include <vector>
 
 #include "textune/core/json.h"
+#include "textune/core/problem_type.h"
 #include "textune/data/table.h"
 
 namespace textune::data {
 
-/// The task the labels are for.
-enum class Task {
-  kClassification,  ///< one label per row: problem_type "single_label_classification"
-  kMultiLabel,      ///< a set of labels per row: "multi_label_classification"
-  kRegression,      ///< one float per row: "regression"
-};
+/// The task the labels are for: the one problem-type definition of core (kClassification,
+/// kMultiLabel, kRegression; kClassification == kSingleLabel).
+using Task = core::ProblemType;
 
 /// Parses "classification" (also "single_label_classification", "single-label"), "multi-label"
-/// ("multi_label", "multi_label_classification") or "regression".
+/// ("multi_label", "multi_label_classification") or "regression" (core::parse_problem_type).
 /// @throws textune::UsageError otherwise, listing the names.
-Task parse_task(const std::string& name);
-/// The `problem_type` string `transformers` uses in config.json for `task`.
-std::string problem_type(Task task);
-/// Inverse of problem_type. @throws textune::DataError for an unknown string.
-Task task_from_problem_type(const std::string& problem_type);
+inline Task parse_task(const std::string& name) { return core::parse_problem_type(name); }
+/// The `problem_type` string `transformers` uses in config.json for `task` (core::problem_type_name).
+inline std::string problem_type(Task task) { return core::problem_type_name(task); }
+/// Inverse of problem_type (core::problem_type_from_name). @throws textune::DataError for an unknown string.
+inline Task task_from_problem_type(const std::string& problem_type) { return core::problem_type_from_name(problem_type); }
 
 /// Labels and their ids: `id2label` / `label2id` of a `transformers` config.json.
 ///

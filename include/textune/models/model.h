@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "textune/core/json.h"
+#include "textune/core/problem_type.h"
 
 namespace textune::models {
 
@@ -29,7 +30,8 @@ enum class TaskKind {
 
 /// `problem_type` of a sequence classifier, as transformers infers it when config.json leaves it
 /// out: regression when num_labels == 1, single-label for integer labels, multi-label for float.
-enum class ProblemType { kSingleLabel, kMultiLabel, kRegression };
+/// The one definition lives in core (core/problem_type.h); data::Task is the same type.
+using ProblemType = core::ProblemType;
 
 /// A batch for `forward`. Shapes: input_ids/attention_mask/token_type_ids (B, T) int64;
 /// labels (B) int64 for single-label, (B, L) float for multi-label, (B) or (B, 1) float for
@@ -188,11 +190,12 @@ std::vector<std::string> supported_architectures();
 std::vector<std::string> supported_model_types();
 
 /// "single_label_classification", "multi_label_classification" or "regression" (config.json's
-/// spelling of a ProblemType).
-std::string problem_type_name(ProblemType type);
+/// spelling of a ProblemType): core::problem_type_name.
+using core::problem_type_name;
 
-/// The inverse of problem_type_name. @throws textune::DataError for another string.
-ProblemType problem_type_from_name(const std::string& name);
+/// The inverse of problem_type_name (core::problem_type_from_name).
+/// @throws textune::DataError for another string.
+using core::problem_type_from_name;
 
 /// Sets LibTorch's intra-op threads to what bench/bench_models measured fastest, once per process
 /// (load_pretrained and from_config call it): TEXTUNE_NUM_THREADS or OMP_NUM_THREADS when set;
