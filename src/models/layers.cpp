@@ -1,12 +1,11 @@
 #include "models/layers.h"
 
-#include <torch/version.h>
-
 #include <cmath>
 
 #include <fmt/format.h>
 
 #include "textune/core/error.h"
+#include "textune/core/torch_compat.h"
 
 namespace textune::models {
 
@@ -64,19 +63,7 @@ torch::Tensor padding_attention_bias(const torch::Tensor& attention_mask, torch:
 
 torch::Tensor dot_product_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                     const torch::Tensor& bias, double dropout_p, bool training, double scale) {
-  const double p = training ? dropout_p : 0.0;
-#if TORCH_VERSION_MAJOR >= 2
-  return at::scaled_dot_product_attention(q, k, v, bias.defined() ? c10::optional<at::Tensor>(bias) : c10::nullopt, p,
-                                          /*is_causal=*/false, scale);
-#else
-  // Reference path (transformers' eager_attention_forward): (B, NH, T, D) x (B, NH, D, T) -> (B, NH, T, T)
-  auto scores = torch::matmul(q, k.transpose(-1, -2)).mul_(scale);
-  if (bias.defined()) scores.add_(bias);
-  // float32 or wider: half precision is upcast, float64 keeps its precision
-  auto probs = torch::softmax(scores, -1, at::promote_types(scores.scalar_type(), torch::kFloat32)).to(q.scalar_type());
-  if (p > 0) probs = torch::dropout(probs, p, /*train=*/true);
-  return torch::matmul(probs, v);  // (B, NH, T, D)
-#endif
+  return core::scaled_dot_product_attention(q, k, v, bias, training ? dropout_p : 0.0, scale);
 }
 
 void validate_inputs(const ModelInputs& inputs, std::optional<int64_t> max_length, const std::string& model_name) {

@@ -3,12 +3,12 @@
 #include "textune/train/optimizer.h"
 
 #include <ATen/Parallel.h>
-#include <torch/version.h>
 
 #include <cmath>
 #include <unordered_set>
 
 #include "textune/core/error.h"
+#include "textune/core/torch_compat.h"
 
 namespace textune::train {
 namespace {
@@ -94,15 +94,13 @@ void AdamW::step(double lr) {
     State& st = state_[i];
     st.step += 1;
     const bool decay = params_[i].decay;
-#if TORCH_VERSION_MAJOR >= 2
-    if (p.is_cuda()) {
+    if (p.is_cuda() && core::fused_adamw_available()) {
       if (!st.step_tensor.defined()) st.step_tensor = torch::zeros({}, p.options().dtype(torch::kFloat32));
       st.step_tensor.fill_(static_cast<double>(st.step));
-      at::_fused_adamw_({p}, {g}, {st.exp_avg}, {st.exp_avg_sq}, {}, {st.step_tensor}, lr, options_.beta1,
-                        options_.beta2, decay ? options_.weight_decay : 0.0, options_.eps, false, false);
+      core::fused_adamw_step(p, g, st.exp_avg, st.exp_avg_sq, st.step_tensor, lr, options_.beta1, options_.beta2,
+                             decay ? options_.weight_decay : 0.0, options_.eps);
       continue;
     }
-#endif
     if (p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && g.scalar_type() == torch::kFloat32 &&
         p.is_contiguous() && st.exp_avg.is_contiguous() && st.exp_avg_sq.is_contiguous()) {
       torch::Tensor gc = g.contiguous();
