@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "textune/core/error.h"
+#include "textune/tasks/task.h"
 
 namespace textune::serve {
 namespace {
@@ -202,29 +203,24 @@ TokenizeRequest parse_tokenize_request(const core::Json& body, size_t max_client
   return r;
 }
 
-core::Json prediction_json(const Prediction& prediction, const std::vector<std::string>& labels, bool raw_scores) {
-  std::vector<std::pair<std::string, double>> scored;
-  if (raw_scores) {
-    if (prediction.logits.size() != labels.size())
-      throw HttpError(
-          424, ErrorType::kBackend,
-          fmt::format("the model returned {} logits for {} labels", prediction.logits.size(), labels.size()));
-    for (size_t i = 0; i < labels.size(); ++i) scored.emplace_back(labels[i], prediction.logits[i]);
-  } else {
-    if (prediction.scores.empty()) throw HttpError(424, ErrorType::kBackend, "the model returned no scores");
-    scored = prediction.scores;
+core::Json input_json(const Sequence& sequence) {
+  if (!sequence.pair) return core::Json(sequence.text);
+  core::Json input = core::Json::object();
+  input["text"] = sequence.text;
+  input["text_pair"] = *sequence.pair;
+  return input;
+}
+
+core::Json response_json(const Pipeline& pipeline, const core::Json& record, bool raw_scores) {
+  try {
+    return pipeline.response(record, raw_scores);
+  } catch (const tasks::ResponseError& e) {
+    throw HttpError(424, ErrorType::kBackend, e.what());
+  } catch (const HttpError&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw HttpError(424, ErrorType::kBackend, std::string("Backend error: ") + e.what());
   }
-  for (const auto& [label, score] : scored)
-    if (std::isnan(score)) throw HttpError(424, ErrorType::kBackend, "score is NaN");
-  std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
-  core::Json out = core::Json::array();
-  for (const auto& [label, score] : scored) {
-    core::Json p = core::Json::object();
-    p["label"] = label;
-    p["score"] = score;
-    out.push_back(std::move(p));
-  }
-  return out;
 }
 
 namespace {

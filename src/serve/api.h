@@ -70,6 +70,10 @@ struct Sequence {
   std::optional<std::string> pair;
 };
 
+/// The task input of a sequence (tasks::Task::from_inputs): the text as a JSON string, a pair as
+/// {"text": text, "text_pair": pair}.
+core::Json input_json(const Sequence& sequence);
+
 /// A parsed /predict body (TEI's `PredictRequest`).
 struct PredictRequest {
   std::vector<Sequence> inputs;  ///< one or more sequences
@@ -98,11 +102,11 @@ struct TokenizeRequest {
 ///         `max_client_batch_size`.
 TokenizeRequest parse_tokenize_request(const core::Json& body, size_t max_client_batch_size);
 
-/// TEI's answer for one prediction: `[{"label": L, "score": S}, ...]` over every label, sorted by
-/// score, highest first (ties keep label id order). Scores are `prediction.scores` (probabilities)
-/// or, with `raw_scores`, `prediction.logits` (labels from `labels`, in id order).
-/// @throws HttpError 424 (Backend) for a NaN score or a prediction with the wrong number of scores.
-core::Json prediction_json(const Prediction& prediction, const std::vector<std::string>& labels, bool raw_scores);
+/// The answer for one record of Pipeline::predict_records: Pipeline::response (the task's shape; TEI's
+/// `[{"label", "score"}, ...]` for text classification).
+/// @throws HttpError 424 (Backend) when the task cannot answer the record (tasks::ResponseError, with
+///         its message, e.g. "score is NaN"; any other error as "Backend error: " and its message).
+core::Json response_json(const Pipeline& pipeline, const core::Json& record, bool raw_scores);
 
 /// TEI's /tokenize answer for one text: `[{"id", "text", "special", "start", "stop"}, ...]`; for a
 /// special token `text` is the token and `start`/`stop` are null, otherwise `text` is the slice of

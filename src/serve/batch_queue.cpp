@@ -11,9 +11,9 @@
 
 namespace textune::serve {
 
-/// One caller's sequences: filled by the workers, handed back when `remaining` reaches 0.
+/// One caller's inputs: filled by the workers, handed back when `remaining` reaches 0.
 struct BatchQueue::Request {
-  std::vector<Sequence> sequences;  // a copy: the caller may leave (cancelled) while a batch runs
+  std::vector<core::Json> inputs;  // a copy: the caller may leave (cancelled) while a batch runs
   std::vector<SequenceResult> results;
   size_t remaining = 0;  // guarded by the queue's mutex
   std::promise<void> done;
@@ -53,20 +53,20 @@ size_t BatchQueue::size() const {
   return queue_.size();
 }
 
-std::vector<SequenceResult> BatchQueue::predict(const std::vector<Sequence>& sequences,
+std::vector<SequenceResult> BatchQueue::predict(const std::vector<core::Json>& inputs,
                                                 const std::vector<size_t>& num_tokens, const CancelCheck& cancelled) {
-  if (sequences.size() != num_tokens.size()) throw std::invalid_argument("BatchQueue::predict: sizes differ");
-  if (sequences.empty()) return {};
+  if (inputs.size() != num_tokens.size()) throw std::invalid_argument("BatchQueue::predict: sizes differ");
+  if (inputs.empty()) return {};
   auto request = std::make_shared<Request>();
-  request->sequences = sequences;
-  request->results.resize(sequences.size());
-  request->remaining = sequences.size();
+  request->inputs = inputs;
+  request->results.resize(inputs.size());
+  request->remaining = inputs.size();
   std::future<void> done = request->done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) throw HttpError(503, ErrorType::kUnhealthy, "the server is shutting down");
     const auto now = Clock::now();
-    for (size_t i = 0; i < sequences.size(); ++i) {
+    for (size_t i = 0; i < inputs.size(); ++i) {
       queue_.push_back({request, i, num_tokens[i], now});
       queued_tokens_ += num_tokens[i];
     }
@@ -125,32 +125,50 @@ void BatchQueue::work() {
   }
 }
 
+namespace {
+
+/// The shape of a task input: "" for a string, else its object's keys (a text pair: "text,text_pair").
+std::string input_shape(const core::Json& input) {
+  if (!input.is_object()) return std::string();
+  std::string keys = "{";
+  for (const auto& item : input.items()) keys += item.key() + ",";
+  return keys;
+}
+
+}  // namespace
+
 void BatchQueue::run_batch(std::vector<Item>& batch) {
   const auto start = Clock::now();
   size_t tokens = 0;
-  std::vector<std::string> texts;
-  std::vector<std::pair<std::string, std::string>> pairs;
-  std::vector<size_t> text_items, pair_items;  // positions in `batch`
+  // Inputs grouped by shape (strings first, then objects by their keys, in order of first
+  // appearance): one predict_records call per group, so that only inputs of one shape are padded
+  // together (see the class comment).
+  std::vector<std::string> shapes{std::string()};
+  std::vector<std::vector<size_t>> groups(1);  // positions in `batch`, per shape
   for (size_t i = 0; i < batch.size(); ++i) {
-    const Sequence& s = batch[i].request->sequences[batch[i].index];
     tokens += batch[i].num_tokens;
-    if (s.pair) {
-      pairs.emplace_back(s.text, *s.pair);
-      pair_items.push_back(i);
-    } else {
-      texts.push_back(s.text);
-      text_items.push_back(i);
+    const std::string shape = input_shape(batch[i].request->inputs[batch[i].index]);
+    const size_t g = static_cast<size_t>(std::find(shapes.begin(), shapes.end(), shape) - shapes.begin());
+    if (g == shapes.size()) {
+      shapes.push_back(shape);
+      groups.emplace_back();
     }
+    groups[g].push_back(i);
   }
 
-  std::vector<Prediction> text_predictions, pair_predictions;
+  std::vector<std::vector<core::Json>> records(groups.size());
   std::exception_ptr error;
   try {
-    if (!texts.empty()) text_predictions = pipeline_->predict(texts);
-    if (!pairs.empty()) pair_predictions = pipeline_->predict(pairs);
-    if (text_predictions.size() != texts.size() || pair_predictions.size() != pairs.size())
-      throw std::runtime_error(fmt::format("Pipeline::predict returned {} predictions for {} inputs",
-                                           text_predictions.size() + pair_predictions.size(), batch.size()));
+    for (size_t g = 0; g < groups.size(); ++g) {
+      if (groups[g].empty()) continue;
+      std::vector<core::Json> inputs;
+      inputs.reserve(groups[g].size());
+      for (size_t i : groups[g]) inputs.push_back(batch[i].request->inputs[batch[i].index]);
+      records[g] = pipeline_->predict_records(inputs);
+      if (records[g].size() != inputs.size())
+        throw std::runtime_error(fmt::format("Pipeline::predict_records returned {} records for {} inputs",
+                                             records[g].size(), inputs.size()));
+    }
   } catch (...) {
     error = std::current_exception();
   }
@@ -158,26 +176,20 @@ void BatchQueue::run_batch(std::vector<Item>& batch) {
   const double inference_s = std::chrono::duration<double>(end - start).count();
   if (metrics_) metrics_->batch(batch.size(), tokens, inference_s);
 
-  auto fill = [&](size_t item, Prediction* prediction) -> std::shared_ptr<Request> {
-    Item& it = batch[item];
-    SequenceResult& r = it.request->results[it.index];
-    if (prediction) r.prediction = std::move(*prediction);
-    r.error = error;
-    r.queue_seconds = std::chrono::duration<double>(start - it.enqueued).count();
-    r.inference_seconds = inference_s;
-    r.batch_size = batch.size();
-    return it.request;
-  };
   std::vector<std::shared_ptr<Request>> finished;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (size_t k = 0; k < text_items.size(); ++k) {
-      auto req = fill(text_items[k], error ? nullptr : &text_predictions[k]);
-      if (--req->remaining == 0) finished.push_back(req);
-    }
-    for (size_t k = 0; k < pair_items.size(); ++k) {
-      auto req = fill(pair_items[k], error ? nullptr : &pair_predictions[k]);
-      if (--req->remaining == 0) finished.push_back(req);
+    for (size_t g = 0; g < groups.size(); ++g) {
+      for (size_t k = 0; k < groups[g].size(); ++k) {
+        Item& it = batch[groups[g][k]];
+        SequenceResult& r = it.request->results[it.index];
+        if (!error) r.record = std::move(records[g][k]);
+        r.error = error;
+        r.queue_seconds = std::chrono::duration<double>(start - it.enqueued).count();
+        r.inference_seconds = inference_s;
+        r.batch_size = batch.size();
+        if (--it.request->remaining == 0) finished.push_back(it.request);
+      }
     }
   }
   for (auto& req : finished) req->done.set_value();

@@ -1,7 +1,8 @@
-// Dynamic batching: sequences from concurrent requests wait in one queue and are run through
-// Pipeline::predict together, as text-embeddings-inference's queue does (`core/src/queue.rs`:
+// Dynamic batching: inputs from concurrent requests wait in one queue and are run through
+// Pipeline::predict_records together, as text-embeddings-inference's queue does (`core/src/queue.rs`:
 // batches bounded by `max_batch_tokens` and `max_batch_requests`), with an optional wait for
-// companions (`max_wait_ms`).
+// companions (`max_wait_ms`). Inputs and records are the task's JSON (tasks::Task::from_inputs,
+// tasks::Predictor): the queue knows nothing of the task.
 #pragma once
 
 #include <chrono>
@@ -16,6 +17,7 @@
 
 #include "serve/api.h"
 #include "serve/metrics.h"
+#include "textune/core/json.h"
 #include "textune/pipeline.h"
 
 namespace textune::serve {
@@ -25,20 +27,24 @@ struct BatchQueueOptions {
   size_t max_batch_tokens = 16384;  ///< tokens per batch (a single longer sequence runs alone)
   size_t max_batch_requests = 32;   ///< sequences per batch
   double max_wait_ms = 0;           ///< the oldest queued sequence waits at most this long for others
-  size_t num_workers = 1;           ///< threads calling Pipeline::predict
+  size_t num_workers = 1;           ///< threads calling Pipeline::predict_records
 };
 
-/// What became of one sequence.
+/// What became of one input.
 struct SequenceResult {
-  Prediction prediction;
-  std::exception_ptr error;      ///< set when its batch failed (what Pipeline::predict threw)
+  core::Json record;             ///< its record (Pipeline::predict_records); null when `error` is set
+  std::exception_ptr error;      ///< set when its batch failed (what Pipeline::predict_records threw)
   double queue_seconds = 0;      ///< from enqueue to the start of its batch
-  double inference_seconds = 0;  ///< its batch's time in Pipeline::predict
-  size_t batch_size = 0;         ///< sequences in its batch
+  double inference_seconds = 0;  ///< its batch's time in Pipeline::predict_records
+  size_t batch_size = 0;         ///< inputs in its batch
 };
 
-/// A queue of sequences served by worker threads, each taking the longest prefix of the queue that
-/// fits the limits and calling Pipeline::predict once for its single texts and once for its pairs.
+/// A queue of inputs served by worker threads, each taking the longest prefix of the queue that
+/// fits the limits and calling Pipeline::predict_records once per input shape in it: once for its
+/// strings (single texts), then once for each set of object keys ({"text", "text_pair"}: pairs), in
+/// order of first appearance. Each input is featurized on its own but padded with its batch, so
+/// inputs of one shape only are padded together, as when `predict(texts)` and `predict(pairs)`
+/// were called apart: the answers do not depend on what else was queued with other shapes.
 /// Results go back to the caller that enqueued them. Thread-safe.
 class BatchQueue {
  public:
@@ -51,21 +57,23 @@ class BatchQueue {
   BatchQueue(const BatchQueue&) = delete;
   BatchQueue& operator=(const BatchQueue&) = delete;
 
-  /// Enqueues `sequences` (with their token counts, special tokens included) and blocks until every
-  /// one has been predicted. Results are in input order. While waiting, asks `cancelled` every 20 ms:
-  /// when it says so, the request's sequences still queued are taken out (never predicted; those in
-  /// a batch already running finish unseen) and Cancelled is thrown.
-  /// @throws HttpError 503 (Unhealthy) after stop(); Cancelled.
-  std::vector<SequenceResult> predict(const std::vector<Sequence>& sequences, const std::vector<size_t>& num_tokens,
+  /// Enqueues `inputs` (the task's inputs: strings or objects; with their token counts, special
+  /// tokens included) and blocks until every one has been predicted. Results are in input order.
+  /// While waiting, asks `cancelled` every 20 ms: when it says so, the request's inputs still queued
+  /// are taken out (never predicted; those in a batch already running finish unseen) and Cancelled
+  /// is thrown.
+  /// @throws std::invalid_argument when the sizes differ; HttpError 503 (Unhealthy) after stop();
+  ///         Cancelled.
+  std::vector<SequenceResult> predict(const std::vector<core::Json>& inputs, const std::vector<size_t>& num_tokens,
                                       const CancelCheck& cancelled = {});
 
   /// From now on batches start at once (no waiting for max_wait_ms); used when shutting down.
   void flush();
-  /// Finishes every queued sequence (without waiting for max_wait_ms), then joins the workers.
+  /// Finishes every queued input (without waiting for max_wait_ms), then joins the workers.
   /// Idempotent.
   void stop();
 
-  /// Sequences waiting (not yet in a batch).
+  /// Inputs waiting (not yet in a batch).
   size_t size() const;
 
  private:

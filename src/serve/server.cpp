@@ -303,7 +303,7 @@ std::string failure_label(const HttpError& e) {
   return "backend";
 }
 
-/// The HttpError for an exception thrown by Pipeline::predict (TEI: a backend error, 424).
+/// The HttpError for an exception thrown by Pipeline::predict_records (TEI: a backend error, 424).
 HttpError backend_error(const std::exception_ptr& error) {
   try {
     std::rethrow_exception(error);
@@ -323,7 +323,6 @@ struct Server::Impl {
       : pipeline(std::move(p)),
         tokenizer(std::move(t)),
         options(std::move(o)),
-        labels(pipeline->labels()),
         max_length(pipeline->max_length()),
         metrics(max_length) {}
 
@@ -351,7 +350,6 @@ struct Server::Impl {
   std::shared_ptr<const Pipeline> pipeline;
   std::shared_ptr<const tokenizers::Tokenizer> tokenizer;
   ServerOptions options;
-  std::vector<std::string> labels;
   size_t max_length;
   Metrics metrics;
   std::unique_ptr<BatchQueue> queue;
@@ -398,20 +396,29 @@ void Server::Impl::validate_options() const {
 }
 
 void Server::Impl::build_info() {
-  core::Json id2label = core::Json::object(), label2id = core::Json::object();
-  for (size_t i = 0; i < labels.size(); ++i) {
-    id2label[std::to_string(i)] = labels[i];
-    label2id[labels[i]] = i;
+  // The task's fields (Pipeline::info). TEI's `model_type` is the task's "model_type" when it gives
+  // one, else a classifier ({"classifier": {"id2label", "label2id"}}) when the task gives those
+  // (text classification: the model's labels), else null.
+  core::Json task_info = pipeline->info();
+  if (!task_info.is_object()) task_info = core::Json::object();
+  core::Json model_type = nullptr;
+  if (task_info.contains("model_type")) {
+    model_type = task_info["model_type"];
+    task_info.erase("model_type");
+  } else if (task_info.contains("id2label") && task_info.contains("label2id")) {
+    core::Json classifier = core::Json::object();
+    classifier["id2label"] = task_info["id2label"];
+    classifier["label2id"] = task_info["label2id"];
+    model_type = core::Json::object({{"classifier", std::move(classifier)}});
+    task_info.erase("id2label");
+    task_info.erase("label2id");
   }
-  core::Json classifier = core::Json::object();
-  classifier["id2label"] = id2label;
-  classifier["label2id"] = label2id;
   core::Json info = core::Json::object();
   // TEI's `Info`, field by field.
   info["model_id"] = options.model_id;
   info["model_sha"] = nullptr;
   info["model_dtype"] = options.model_dtype;
-  info["model_type"] = core::Json::object({{"classifier", classifier}});
+  info["model_type"] = std::move(model_type);
   info["max_concurrent_requests"] = options.max_concurrent_requests;
   info["max_input_length"] = max_length;
   info["max_batch_tokens"] = options.max_batch_tokens;
@@ -422,9 +429,11 @@ void Server::Impl::build_info() {
   info["version"] = TEXTUNE_VERSION;
   info["sha"] = nullptr;
   info["docker_label"] = nullptr;
-  // textune's additions.
-  info["labels"] = labels;
-  info["problem_type"] = pipeline->problem_type();
+  // textune's additions: the task, what it says of itself (text classification: labels,
+  // problem_type), the server's own options.
+  info["task"] = pipeline->task();
+  for (auto& item : task_info.items())
+    if (!info.contains(item.key())) info[item.key()] = item.value();
   info["max_wait_ms"] = options.max_wait_ms;
   info["max_request_bytes"] = options.max_request_bytes;
   info["workers"] = options.num_workers;
@@ -502,12 +511,15 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
     }
     const double tokenization_s = seconds_since(start);
 
-    std::vector<SequenceResult> results = queue->predict(request.inputs, num_tokens, cancelled);
+    std::vector<core::Json> inputs;
+    inputs.reserve(request.inputs.size());
+    for (const Sequence& s : request.inputs) inputs.push_back(input_json(s));
+    std::vector<SequenceResult> results = queue->predict(inputs, num_tokens, cancelled);
     core::Json answer = core::Json::array();
     double queue_s = 0, inference_s = 0;
     for (const SequenceResult& r : results) {
       if (r.error) throw backend_error(r.error);
-      answer.push_back(prediction_json(r.prediction, labels, request.raw_scores));
+      answer.push_back(response_json(*pipeline, r.record, request.raw_scores));
       queue_s += r.queue_seconds;
       inference_s += r.inference_seconds;
     }

@@ -4,12 +4,29 @@
 #include <gtest/gtest.h>
 
 #include "serve/metrics.h"
+#include "serve_support.h"
+#include "textune/tasks/registry.h"
 
-using textune::Prediction;
 using textune::core::Json;
 using namespace textune::serve;
+using textune::testing::TempDir;
+using textune::testing::write_text;
 
 namespace {
+
+/// A pipeline that answers records with `task` (Task::response), as the real one does.
+class TaskAnswers : public textune::testing::FakePipeline {
+ public:
+  explicit TaskAnswers(std::unique_ptr<textune::tasks::Task> task) : task_(std::move(task)) {}
+  Json response(const Json& record, bool raw_scores) const override {
+    textune::tasks::ResponseOptions o;
+    o.raw_scores = raw_scores;
+    return task_->response(record, o);
+  }
+
+ private:
+  std::unique_ptr<textune::tasks::Task> task_;
+};
 
 /// Parses a /predict body; returns the HttpError status (0 when it parses).
 int predict_status(const std::string& body, size_t max_client_batch_size = 4) {
@@ -107,27 +124,33 @@ TEST(ServeApi, ErrorBodyIsTeiErrorResponse) {
 }
 
 TEST(ServeApi, PredictionSortedByScoreHighestFirst) {
-  Prediction p;
-  p.scores = {{"negative", 0.2}, {"neutral", 0.5}, {"positive", 0.3}};
-  p.logits = {-1.0f, 2.0f, 0.5f};
-  const std::vector<std::string> labels{"negative", "neutral", "positive"};
-  auto j = prediction_json(p, labels, false);
+  // The answer is the text-classification task's (Task::response) for its labels, here those of a
+  // labelled file, given by the server through Pipeline::response (serve::response_json).
+  TempDir dir;
+  write_text(dir / "labels.csv", "text,label\na,negative\nb,neutral\nc,positive\n");
+  auto task = textune::tasks::create_task("text-classification");
+  task->read(dir / "labels.csv", true);
+  TaskAnswers pipeline(std::move(task));
+  Json record = {{"scores", {{"negative", 0.2}, {"neutral", 0.5}, {"positive", 0.3}}}, {"logits", {-1.0f, 2.0f, 0.5f}}};
+  auto j = response_json(pipeline, record, false);
   ASSERT_EQ(j.size(), 3u);
   EXPECT_EQ(j[0]["label"], "neutral");
   EXPECT_EQ(j[0]["score"], 0.5);
   EXPECT_EQ(j[1]["label"], "positive");
   EXPECT_EQ(j[2]["label"], "negative");
-  auto raw = prediction_json(p, labels, true);
+  auto raw = response_json(pipeline, record, true);
   EXPECT_EQ(raw[0]["label"], "neutral");
   EXPECT_EQ(raw[0]["score"], 2.0);
   EXPECT_EQ(raw[2]["score"], -1.0);
 
-  p.scores[1].second = std::nan("");
+  record["scores"]["neutral"] = std::nan("");
   try {
-    prediction_json(p, labels, false);
+    response_json(pipeline, record, false);
     FAIL() << "NaN accepted";
   } catch (const HttpError& e) {
     EXPECT_EQ(e.status(), 424);  // TEI: "score is NaN", a Backend error
+    EXPECT_STREQ(e.what(), "score is NaN");
+    EXPECT_EQ(e.type(), ErrorType::kBackend);
   }
 }
 

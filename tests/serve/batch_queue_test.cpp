@@ -11,10 +11,15 @@ using textune::testing::FakePipeline;
 
 namespace {
 
-std::vector<Sequence> texts(std::initializer_list<const char*> list) {
-  std::vector<Sequence> out;
-  for (const char* t : list) out.push_back({t, std::nullopt});
+std::vector<textune::core::Json> texts(std::initializer_list<const char*> list) {
+  std::vector<textune::core::Json> out;
+  for (const char* t : list) out.push_back(t);
   return out;
+}
+
+/// The logits of a record (Pipeline::predict_records).
+std::vector<float> logits_of(const SequenceResult& r) {
+  return r.record.at("logits").get<std::vector<float>>();
 }
 
 }  // namespace
@@ -26,18 +31,20 @@ TEST(ServeBatchQueue, ConcurrentCallersAreBatchedAndGetTheirOwnResults) {
   o.max_wait_ms = 10000;  // a full batch (16 sequences) goes at once, long before this
   BatchQueue queue(pipeline, o, nullptr);
   std::vector<std::future<std::vector<SequenceResult>>> futures;
-  std::vector<std::vector<Sequence>> inputs(8);
+  std::vector<std::vector<Sequence>> sequences(8);
+  std::vector<std::vector<textune::core::Json>> inputs(8);
   for (int c = 0; c < 8; ++c) {
-    inputs[c] = {{"caller " + std::to_string(c) + std::string(c, 'a'), std::nullopt},
-                 {"second " + std::to_string(c), std::string(c, 'b')}};
+    sequences[c] = {{"caller " + std::to_string(c) + std::string(c, 'a'), std::nullopt},
+                    {"second " + std::to_string(c), std::string(c, 'b')}};
+    for (const Sequence& s : sequences[c]) inputs[c].push_back(input_json(s));
     futures.push_back(std::async(std::launch::async, [&, c] { return queue.predict(inputs[c], {4, 6}); }));
   }
   for (int c = 0; c < 8; ++c) {
     auto results = futures[c].get();
     ASSERT_EQ(results.size(), 2u);
     EXPECT_FALSE(results[0].error);
-    EXPECT_EQ(results[0].prediction.logits, fake_logits(inputs[c][0].text));
-    EXPECT_EQ(results[1].prediction.logits, fake_logits(inputs[c][1].text + " || " + *inputs[c][1].pair));
+    EXPECT_EQ(logits_of(results[0]), fake_logits(sequences[c][0].text));
+    EXPECT_EQ(logits_of(results[1]), fake_logits(sequences[c][1].text + " || " + *sequences[c][1].pair));
     EXPECT_EQ(results[0].batch_size, 16u);
   }
   // One batch of 16 sequences: one call for the 8 texts and one for the 8 pairs.
@@ -80,7 +87,7 @@ TEST(ServeBatchQueue, MaxWaitGathersCompanionsAndStopFinishesQueuedWork) {
   while (queue.size() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_TRUE(pipeline->calls().empty());
   queue.stop();  // does not wait for max_wait_ms: runs what is queued, then returns
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(futures[i].get()[0].prediction.logits, fake_logits(inputs[i].text));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(logits_of(futures[i].get()[0]), fake_logits(inputs[i].get<std::string>()));
   EXPECT_EQ(pipeline->calls(), (std::vector<size_t>{3}));
   try {
     queue.predict(texts({"late"}), {3});

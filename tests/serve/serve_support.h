@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -25,6 +26,7 @@
 #include "textune/core/json.h"
 #include "textune/pipeline.h"
 #include "textune/serve/server.h"
+#include "textune/tasks/task.h"
 #include "textune/tokenizers/tokenizer.h"
 
 namespace textune::testing {
@@ -116,10 +118,76 @@ inline std::vector<float> fake_logits(const std::string& input) {
 }
 
 /// A sequence classifier over the three labels negative/neutral/positive with fake_logits and
-/// softmax probabilities. Records the size of every predict() call; can hold calls at a gate.
+/// softmax probabilities. Records the size of every predict() and predict_records() call (a
+/// predict_records call of single texts or of pairs counts as one predict call); can hold calls at a
+/// gate. Its records and answers have text classification's shapes (tasks/text_classification).
 class FakePipeline : public Pipeline {
  public:
   explicit FakePipeline(size_t max_length = 16) : max_length_(max_length) {}
+
+  std::string task() const override { return "text-classification"; }
+  /// Strings are single texts, {"text", "text_pair"} objects pairs: one predict() call for each kind.
+  std::vector<core::Json> predict_records(const std::vector<core::Json>& inputs) const override {
+    std::vector<std::string> texts;
+    std::vector<std::pair<std::string, std::string>> pairs;
+    std::vector<size_t> text_at, pair_at;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].is_string()) {
+        texts.push_back(inputs[i].get<std::string>());
+        text_at.push_back(i);
+      } else {
+        pairs.emplace_back(inputs[i].at("text").get<std::string>(), inputs[i].at("text_pair").get<std::string>());
+        pair_at.push_back(i);
+      }
+    }
+    std::vector<core::Json> out(inputs.size());
+    if (!texts.empty()) {
+      const auto p = predict(texts);
+      for (size_t k = 0; k < p.size(); ++k) out[text_at[k]] = record(p[k]);
+    }
+    if (!pairs.empty()) {
+      const auto p = predict(pairs);
+      for (size_t k = 0; k < p.size(); ++k) out[pair_at[k]] = record(p[k]);
+    }
+    return out;
+  }
+  /// TEI's answer: every label with its score (or logit), highest first; ResponseError as the task's.
+  core::Json response(const core::Json& record, bool raw_scores) const override {
+    std::vector<std::pair<std::string, double>> scored;
+    if (raw_scores) {
+      const auto& logits = record.at("logits");
+      if (logits.size() != labels_.size())
+        throw tasks::ResponseError("the model returned " + std::to_string(logits.size()) + " logits for " +
+                                   std::to_string(labels_.size()) + " labels");
+      for (size_t i = 0; i < labels_.size(); ++i) scored.emplace_back(labels_[i], logits[i].get<double>());
+    } else {
+      for (const auto& item : record.at("scores").items()) scored.emplace_back(item.key(), item.value().get<double>());
+      if (scored.empty()) throw tasks::ResponseError("the model returned no scores");
+    }
+    for (const auto& s : scored)
+      if (std::isnan(s.second)) throw tasks::ResponseError("score is NaN");
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    core::Json out = core::Json::array();
+    for (const auto& [label, score] : scored) out.push_back(core::Json{{"label", label}, {"score", score}});
+    return out;
+  }
+  /// Text classification's fields: labels, problem_type, id2label, label2id.
+  core::Json info() const override {
+    core::Json id2label = core::Json::object(), label2id = core::Json::object();
+    for (size_t i = 0; i < labels_.size(); ++i) {
+      id2label[std::to_string(i)] = labels_[i];
+      label2id[labels_[i]] = i;
+    }
+    return core::Json{
+        {"labels", labels_}, {"problem_type", problem_type()}, {"id2label", id2label}, {"label2id", label2id}};
+  }
+  /// The record of text classification's predictor for `p`.
+  static core::Json record(const Prediction& p) {
+    core::Json scores = core::Json::object();
+    for (const auto& s : p.scores) scores[s.first] = s.second;
+    return core::Json{
+        {"label", p.label}, {"score", p.score}, {"scores", scores}, {"logits", p.logits}, {"truncated", p.truncated}};
+  }
 
   std::vector<Prediction> predict(const std::vector<std::string>& texts) const override {
     enter(texts.size());

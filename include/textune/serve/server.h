@@ -1,10 +1,12 @@
-// The HTTP service: a fine-tuned sequence classifier behind the request and response shapes of
-// Hugging Face text-embeddings-inference (TEI, `router/src/http/server.rs` and `types.rs`), so that
-// existing TEI clients work unchanged.
+// The HTTP service: a fine-tuned model (any task, through Pipeline's task interface) behind the
+// request and response shapes of Hugging Face text-embeddings-inference (TEI,
+// `router/src/http/server.rs` and `types.rs`), so that existing TEI clients work unchanged.
 //
 // Endpoints: POST /predict (also POST / and /invocations), POST /tokenize, GET /info, GET /health
 // (also GET / and /ping), GET /metrics (Prometheus text format). Concurrent requests are queued and
-// run together through Pipeline::predict (dynamic batching). Every error is answered with a 4xx/5xx
+// run together through Pipeline::predict_records (dynamic batching); each record is answered in the
+// task's shape (Pipeline::response: TEI's for text classification); /info adds "task" and the
+// task's fields (Pipeline::info). Every error is answered with a 4xx/5xx
 // status and TEI's body `{"error": MESSAGE, "error_type": TYPE}`.
 #pragma once
 
@@ -38,7 +40,7 @@ struct ServerOptions {
   size_t max_request_bytes = 2000000;
   /// Truncate over-long inputs when a request does not say (`truncate` absent).
   bool auto_truncate = false;
-  /// Threads that take batches from the queue and call Pipeline::predict.
+  /// Threads that take batches from the queue and call Pipeline::predict_records.
   size_t num_workers = 1;
 
   /// Requests served at once (a thread each, from the end of a request's head to its answer);
