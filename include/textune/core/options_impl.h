@@ -1,7 +1,9 @@
 // The template part of core/options.h (OptionTable::add for each supported field type).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -32,10 +34,11 @@ const char* type_name() {
   else return "int";
 }
 
-/// Converts `value` to V. @throws textune::UsageError naming `name` and `source`.
+/// Converts `value` to V (integers: in V's range; an integral float such as 3.0 counts as 3).
+/// @throws textune::UsageError "SOURCE: "NAME" must be ..., not VALUE".
 template <class V>
 V convert(const Json& value, const std::string& name, const std::string& source) {
-  auto bad = [&](const char* expected) {
+  auto bad = [&](const std::string& expected) {
     return UsageError(source + ": \"" + name + "\" must be " + expected + ", not " + value.dump());
   };
   if constexpr (std::is_same_v<V, bool>) {
@@ -47,13 +50,35 @@ V convert(const Json& value, const std::string& name, const std::string& source)
   } else if constexpr (std::is_floating_point_v<V>) {
     if (!value.is_number()) throw bad("a number");
     return value.get<V>();
-  } else if constexpr (std::is_unsigned_v<V>) {
-    if (!value.is_number_integer() || (value.is_number_integer() && !value.is_number_unsigned() && value.get<int64_t>() < 0))
-      throw bad("a non-negative integer");
-    return value.get<V>();
   } else {
-    if (!value.is_number_integer()) throw bad("an integer");
-    return value.get<V>();
+    static_assert(std::is_integral_v<V>, "OptionTable::add: unsupported field type");
+    const std::string expected = std::is_unsigned_v<V> ? "a non-negative integer" : "an integer";
+    if (value.is_number_unsigned()) {
+      const uint64_t u = value.get<uint64_t>();
+      if (u > static_cast<uint64_t>(std::numeric_limits<V>::max()))
+        throw bad(std::is_unsigned_v<V> ? expected + " <= " + std::to_string(std::numeric_limits<V>::max())
+                                        : "an integer in [" + std::to_string(std::numeric_limits<V>::min()) + ", " +
+                                              std::to_string(std::numeric_limits<V>::max()) + "]");
+      return static_cast<V>(u);
+    }
+    if (value.is_number_integer()) {
+      const int64_t i = value.get<int64_t>();
+      if (i < 0 && std::is_unsigned_v<V>) throw bad(expected);
+      if constexpr (std::is_signed_v<V>)
+        if (i < static_cast<int64_t>(std::numeric_limits<V>::min()) ||
+            i > static_cast<int64_t>(std::numeric_limits<V>::max()))
+          throw bad("an integer in [" + std::to_string(std::numeric_limits<V>::min()) + ", " +
+                    std::to_string(std::numeric_limits<V>::max()) + "]");
+      return static_cast<V>(i);
+    }
+    if (value.is_number_float()) {
+      const double d = value.get<double>();
+      const double lo = static_cast<double>(std::numeric_limits<V>::min());
+      const double hi = static_cast<double>(std::numeric_limits<V>::max()) + 1.0;  // a power of two, exact
+      if (d != std::floor(d) || !(d >= lo) || !(d < hi)) throw bad(expected);
+      return static_cast<V>(d);
+    }
+    throw bad(expected);
   }
 }
 
@@ -66,8 +91,11 @@ OptionSpec& OptionTable::add(const std::string& name, T* field, const std::strin
   OptionSpec spec;
   spec.name = name;
   spec.help = help;
+  spec.group = group_;
   spec.type = options_detail::type_name<V>();
   spec.optional = U::optional;
+  if constexpr (std::is_same_v<T, bool>) spec.flag = !*field;
+  if constexpr (std::is_integral_v<V> && std::is_unsigned_v<V> && !std::is_same_v<V, bool>) spec.cli_min = 0;
   spec.get = [field]() -> Json {
     if constexpr (U::optional) {
       if (!field->has_value()) return Json(nullptr);
