@@ -13,23 +13,30 @@
 namespace textune::data {
 
 std::vector<tokenizers::Encoding> encode_dataset(const tokenizers::Tokenizer& tokenizer, const Dataset& dataset,
-                                                 std::optional<size_t> max_length, size_t* num_truncated) {
+                                                 std::optional<size_t> max_length, size_t* num_truncated,
+                                                 std::vector<uint8_t>* truncated) {
   tokenizers::EncodeOptions options;
+  const bool count = num_truncated != nullptr || truncated != nullptr;
   if (max_length) {
     tokenizers::TruncationOptions t;
     t.max_length = *max_length;
     options.truncation = t;
     // the overflowing windows tell which inputs were cut
-    options.return_overflowing_tokens = num_truncated != nullptr;
+    options.return_overflowing_tokens = count;
   }
   const std::vector<std::string> texts = dataset.texts();
   const std::vector<std::string> pairs = dataset.text_pairs();
   std::vector<tokenizers::Encoding> encodings =
       tokenizer.encode_batch(texts, dataset.has_pairs() ? &pairs : nullptr, options);
-  if (num_truncated) {
-    *num_truncated = 0;
-    for (auto& e : encodings) {
-      if (!e.overflowing.empty()) ++*num_truncated;
+  if (count) {
+    if (num_truncated) *num_truncated = 0;
+    if (truncated) truncated->assign(encodings.size(), 0);
+    for (size_t i = 0; i < encodings.size(); ++i) {
+      auto& e = encodings[i];
+      if (!e.overflowing.empty()) {
+        if (num_truncated) ++*num_truncated;
+        if (truncated) (*truncated)[i] = 1;
+      }
       e.overflowing.clear();
       e.overflowing.shrink_to_fit();
     }

@@ -23,32 +23,41 @@ ProblemType resolve_problem_type(core::Json& config, int64_t num_labels, const t
 
 namespace {
 
-F::CrossEntropyFuncOptions ce_options(const ModelInputs& inputs) {
+F::CrossEntropyFuncOptions ce_options(const LossOptions& inputs) {
   F::CrossEntropyFuncOptions o;
   o.ignore_index(-100).label_smoothing(inputs.label_smoothing);
   if (inputs.class_weights.defined()) o.weight(inputs.class_weights);
   return o;
 }
 
-void check_class_weights(const ModelInputs& inputs, int64_t num_labels) {
-  if (inputs.class_weights.defined() &&
-      (inputs.class_weights.dim() != 1 || inputs.class_weights.size(0) != num_labels))
+void check_class_weights(const LossOptions& inputs, int64_t num_labels) {
+  if (inputs.class_weights.defined() && (inputs.class_weights.dim() != 1 || inputs.class_weights.size(0) != num_labels))
     throw DataError(fmt::format("class_weights has shape {}, expected ({}) (one weight per label)",
                                 c10::str(inputs.class_weights.sizes()), num_labels));
 }
 
 }  // namespace
 
-torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
-                                           ProblemType type, const ModelInputs& inputs) {
+torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels, ProblemType type,
+                                           const ModelInputs& inputs) {
+  return sequence_classification_loss(logits, labels, type, LossOptions{inputs.class_weights, inputs.label_smoothing});
+}
+
+torch::Tensor token_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                                        const ModelInputs& inputs) {
+  return token_classification_loss(logits, labels, LossOptions{inputs.class_weights, inputs.label_smoothing});
+}
+
+torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels, ProblemType type,
+                                           const LossOptions& inputs) {
   const int64_t num_labels = logits.size(-1);
   switch (type) {
     case ProblemType::kRegression: {
       auto target = labels.to(logits.scalar_type());
       if (num_labels == 1) {
         if (target.numel() != logits.size(0))
-          throw DataError(fmt::format("regression labels have shape {}, expected ({})", c10::str(labels.sizes()),
-                                      logits.size(0)));
+          throw DataError(
+              fmt::format("regression labels have shape {}, expected ({})", c10::str(labels.sizes()), logits.size(0)));
         return F::mse_loss(logits.squeeze(), target.squeeze());
       }
       if (target.sizes() != logits.sizes())
@@ -74,14 +83,13 @@ torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const to
 }
 
 torch::Tensor token_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
-                                        const ModelInputs& inputs) {
+                                        const LossOptions& inputs) {
   const int64_t num_labels = logits.size(-1);
   if (labels.numel() * num_labels != logits.numel())
     throw DataError(fmt::format("token labels have shape {}, expected {} (one label id per token, -100 ignored)",
                                 c10::str(labels.sizes()), c10::str(logits.sizes().slice(0, logits.dim() - 1))));
   check_class_weights(inputs, num_labels);
-  return F::cross_entropy(logits.reshape({-1, num_labels}), labels.reshape({-1}).to(torch::kLong),
-                          ce_options(inputs));
+  return F::cross_entropy(logits.reshape({-1, num_labels}), labels.reshape({-1}).to(torch::kLong), ce_options(inputs));
 }
 
 torch::Tensor question_answering_loss(const torch::Tensor& start_logits, const torch::Tensor& end_logits,

@@ -17,16 +17,29 @@ namespace textune::models {
 /// records it). @throws textune::DataError for an unknown problem_type string.
 ProblemType resolve_problem_type(core::Json& config, int64_t num_labels, const torch::Tensor& labels);
 
+/// The training-loss options of cross-entropy (transformers' Trainer keeps them, not the model):
+/// per-class weights (C) and the label smoothing factor.
+struct LossOptions {
+  torch::Tensor class_weights;   ///< (C) float, or undefined for none
+  double label_smoothing = 0.0;  ///< TrainingArguments.label_smoothing_factor
+};
+
 /// Sequence classification loss. logits (B, C); labels (B) int64 (single-label), (B, C) float
 /// (multi-label), (B) or (B, 1) float (regression). Single-label: cross-entropy (mean), with
 /// optional class weights (C) and label smoothing; multi-label: BCE-with-logits (mean over all
 /// elements); regression: MSE (on squeezed tensors when num_labels == 1).
 /// @throws textune::DataError when labels do not fit logits.
-torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
-                                           ProblemType type, const ModelInputs& inputs);
+torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels, ProblemType type,
+                                           const LossOptions& options = {});
+/// Transitional: the options taken from ModelInputs' class_weights and label_smoothing.
+torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels, ProblemType type,
+                                           const ModelInputs& inputs);
 
 /// Token classification / masked LM loss: cross-entropy over (B*T, C) with -100 ignored, mean over
 /// the counted tokens (weighted by class weights when given), optional label smoothing.
+torch::Tensor token_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
+                                        const LossOptions& options = {});
+/// Transitional: the options taken from ModelInputs' class_weights and label_smoothing.
 torch::Tensor token_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
                                         const ModelInputs& inputs);
 

@@ -20,10 +20,12 @@ namespace textune::data {
 
 /// Encodes every example (text, or text and pair) with `tokenizer` on all cores, without padding.
 /// `max_length`: truncation length in tokens, special tokens included (longest_first for pairs);
-/// none: no truncation. `num_truncated`, when given, receives how many examples were cut.
+/// none: no truncation. `num_truncated`, when given, receives how many examples were cut;
+/// `truncated`, when given, one flag per example (1: it was cut).
 /// @throws textune::DataError as Tokenizer::encode_batch.
 std::vector<tokenizers::Encoding> encode_dataset(const tokenizers::Tokenizer& tokenizer, const Dataset& dataset,
-                                                 std::optional<size_t> max_length, size_t* num_truncated = nullptr);
+                                                 std::optional<size_t> max_length, size_t* num_truncated = nullptr,
+                                                 std::vector<uint8_t>* truncated = nullptr);
 
 /// Where a sampler is in its sequence of batches: everything needed to continue exactly after a
 /// restart (saved in a checkpoint's trainer state).

@@ -161,6 +161,10 @@ class Task {
   virtual void restore_options(const core::Json& saved, const std::string& source) {}
   /// Writes extra files of the task into a (staging) model directory (textune_data.json ...).
   virtual void save_files(const std::string& dir) const {}
+  /// Reads the task's own files of a model directory back (the counterpart of save_files; e.g.
+  /// textune_data.json's defaults), after restore_options. tasks::task_for_model calls it, with or
+  /// without a textune_task.json. @throws textune::DataError naming a file that is malformed.
+  virtual void restore_files(const std::string& dir) {}
 
   // ---- data ----
   /// The file-reading options given on the command line or by the caller (columns, format, sheet,
