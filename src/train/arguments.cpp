@@ -2,119 +2,120 @@
 #include <cmath>
 
 #include "textune/core/error.h"
+#include "textune/core/options.h"
+#include "textune/train/arguments.h"
 #include "textune/train/schedule.h"
-#include "textune/train/trainer.h"
 
 namespace textune::train {
 namespace {
 
-template <typename T>
-void put_optional(core::Json& j, const char* key, const std::optional<T>& v) {
-  if (v) j[key] = *v; else j[key] = nullptr;
+bool is_strategy(const std::string& s) {
+  return s == "no" || s == "steps" || s == "epoch";
 }
 
-bool is_strategy(const std::string& s) { return s == "no" || s == "steps" || s == "epoch"; }
+bool contains(const std::vector<std::string>& names, const char* name) {
+  for (const auto& n : names)
+    if (n == name) return true;
+  return false;
+}
 
 }  // namespace
 
-core::Json TrainingArguments::to_json() const {
-  core::Json j = core::Json::object();
-  j["output_dir"] = output_dir;
-  j["overwrite_output_dir"] = overwrite_output_dir;
-  j["learning_rate"] = learning_rate;
-  j["num_train_epochs"] = num_train_epochs;
-  j["max_steps"] = max_steps;
-  j["per_device_train_batch_size"] = per_device_train_batch_size;
-  j["per_device_eval_batch_size"] = per_device_eval_batch_size;
-  j["gradient_accumulation_steps"] = gradient_accumulation_steps;
-  j["warmup_ratio"] = warmup_ratio;
-  j["warmup_steps"] = warmup_steps;
-  j["weight_decay"] = weight_decay;
-  j["adam_beta1"] = adam_beta1;
-  j["adam_beta2"] = adam_beta2;
-  j["adam_epsilon"] = adam_epsilon;
-  j["max_grad_norm"] = max_grad_norm;
-  j["lr_scheduler_type"] = lr_scheduler_type;
-  j["seed"] = seed;
-  put_optional(j, "data_seed", data_seed);
-  j["eval_strategy"] = eval_strategy;
-  j["eval_steps"] = eval_steps;
-  j["save_strategy"] = save_strategy;
-  j["save_steps"] = save_steps;
-  put_optional(j, "save_total_limit", save_total_limit);
-  j["logging_steps"] = logging_steps;
-  j["load_best_model_at_end"] = load_best_model_at_end;
-  j["metric_for_best_model"] = metric_for_best_model.empty() ? core::Json(nullptr) : core::Json(metric_for_best_model);
-  put_optional(j, "greater_is_better", greater_is_better);
-  put_optional(j, "early_stopping_patience", early_stopping_patience);
-  j["early_stopping_threshold"] = early_stopping_threshold;
-  j["group_by_length"] = group_by_length;
-  j["label_smoothing_factor"] = label_smoothing_factor;
-  j["bf16"] = bf16;
-  j["device"] = device;
-  put_optional(j, "max_length", max_length);
-  j["dataloader_drop_last"] = dataloader_drop_last;
-  j["class_weights"] = class_weights;
-  j["disable_tqdm"] = disable_tqdm;
-  j["logging_nan_inf_filter"] = logging_nan_inf_filter;
-  j["halt_on_nonfinite"] = halt_on_nonfinite;
-  return j;
+core::OptionTable training_arguments_table(TrainingArguments& a) {
+  core::OptionTable t("Training (transformers' TrainingArguments)");
+  const std::vector<std::string> strategies = {"no", "steps", "epoch"};
+  t.add("output_dir", &a.output_dir, "Directory for the model, checkpoints, logs and plots").aliases = {"output",
+                                                                                                        "output-dir"};
+  t.add("overwrite_output_dir", &a.overwrite_output_dir, "Replace a non-empty output directory");
+  t.add("learning_rate", &a.learning_rate, "Peak learning rate of AdamW");
+  t.add("num_train_epochs", &a.num_train_epochs, "Epochs (may be fractional)");
+  t.add("max_steps", &a.max_steps, "Optimizer steps; > 0 overrides --num_train_epochs");
+  t.add("per_device_train_batch_size", &a.per_device_train_batch_size, "Training batch size");
+  t.add("per_device_eval_batch_size", &a.per_device_eval_batch_size, "Evaluation batch size");
+  t.add("gradient_accumulation_steps", &a.gradient_accumulation_steps, "Batches per optimizer step");
+  t.add("warmup_ratio", &a.warmup_ratio, "Fraction of the steps spent warming up");
+  t.add("warmup_steps", &a.warmup_steps, "Warmup steps (wins over --warmup_ratio)");
+  t.add("weight_decay", &a.weight_decay, "AdamW weight decay (not on biases and norms)");
+  t.add("adam_beta1", &a.adam_beta1, "AdamW beta1");
+  t.add("adam_beta2", &a.adam_beta2, "AdamW beta2");
+  t.add("adam_epsilon", &a.adam_epsilon, "AdamW epsilon");
+  t.add("max_grad_norm", &a.max_grad_norm, "Gradient clipping norm (0: off)");
+  t.add("lr_scheduler_type", &a.lr_scheduler_type, "Learning-rate schedule after warmup").choices = {
+      "linear", "cosine", "constant", "constant_with_warmup"};
+  t.add("seed", &a.seed, "Seed of the head's initialisation, dropout and the data order");
+  t.add("data_seed", &a.data_seed, "Seed of the data order (default: --seed)");
+  auto& eval_strategy =
+      t.add("eval_strategy", &a.eval_strategy, "no, steps or epoch (default: epoch when --eval is given)");
+  eval_strategy.json_aliases = {"evaluation_strategy"};
+  eval_strategy.choices = strategies;
+  t.add("eval_steps", &a.eval_steps, "Evaluate every N steps (eval_strategy steps; default: --logging_steps)").cli_min =
+      1;
+  t.add("save_strategy", &a.save_strategy, "no, steps or epoch").choices = strategies;
+  t.add("save_steps", &a.save_steps, "Save a checkpoint every N steps");
+  t.add("save_total_limit", &a.save_total_limit, "Keep at most N checkpoints (the best is kept)");
+  t.add("logging_steps", &a.logging_steps, "Steps between log_history entries");
+  t.add("load_best_model_at_end", &a.load_best_model_at_end, "End with the best checkpoint's weights");
+  // an empty string is "unset" (null in JSON), as transformers' None
+  auto& metric = t.add("metric_for_best_model", &a.metric_for_best_model,
+                       "Metric for the best model and early stopping: loss, accuracy, f1, f1_macro, mcc, pearson, ...");
+  metric.optional = true;
+  metric.get = [&a]() {
+    return a.metric_for_best_model.empty() ? core::Json(nullptr) : core::Json(a.metric_for_best_model);
+  };
+  metric.set = [&a, set = metric.set](const core::Json& v, const std::string& source) {
+    if (v.is_null())
+      a.metric_for_best_model.clear();
+    else
+      set(v, source);
+  };
+  t.add("greater_is_better", &a.greater_is_better, "Default: false for *loss metrics");
+  t.add("early_stopping_patience", &a.early_stopping_patience, "Stop after N evaluations without improvement");
+  t.add("early_stopping_threshold", &a.early_stopping_threshold,
+        "Improvement over the best metric that resets the patience (EarlyStoppingCallback)");
+  t.add("group_by_length", &a.group_by_length, "Batch examples of similar length (less padding)");
+  t.add("label_smoothing_factor", &a.label_smoothing_factor, "Label smoothing of the cross-entropy loss, in [0, 1)");
+  t.add("bf16", &a.bf16, "bf16 autocast (CUDA)");
+  t.add("device", &a.device, "Device to run on: cpu, cuda or cuda:N");
+  auto& max_length = t.add("max_length", &a.max_length, "Truncate inputs to N tokens (default: the model's maximum)");
+  max_length.aliases = {"max-length"};
+  max_length.json_aliases = {"max_seq_length"};
+  max_length.cli_min = 1;
+  t.add("dataloader_drop_last", &a.dataloader_drop_last, "Drop the last incomplete training batch");
+  t.add("class_weights", &a.class_weights,
+        "auto (n / (classes * count)) or a JSON file {\"label\": weight, ...} (or [w0, w1, ...] in id order)")
+      .aliases = {"class-weights"};
+  t.add("disable_tqdm", &a.disable_tqdm, "No progress bar");
+  t.add("logging_nan_inf_filter", &a.logging_nan_inf_filter,
+        "A NaN/inf loss is logged as the mean of its logging window (transformers' filter)");
+  t.add("halt_on_nonfinite", &a.halt_on_nonfinite,
+        "Stop at the first NaN/inf loss or gradient norm (exit 1, checkpoints kept, no final model)");
+  return t;
 }
 
-void TrainingArguments::update_from_json(const core::Json& j, const std::string& source) {
+core::Json TrainingArguments::to_json() const {
+  // the table only reads the fields here
+  return training_arguments_table(const_cast<TrainingArguments&>(*this)).to_json();
+}
+
+std::vector<std::string> TrainingArguments::update_from_json(const core::Json& j, const std::string& source) {
   if (!j.is_object()) throw DataError(source + ": expected a JSON object of training arguments");
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    const std::string& k = it.key();
-    const core::Json& v = it.value();
-    try {
-      if (k == "output_dir") output_dir = v.get<std::string>();
-      else if (k == "overwrite_output_dir") overwrite_output_dir = v.get<bool>();
-      else if (k == "learning_rate") learning_rate = v.get<double>();
-      else if (k == "num_train_epochs") num_train_epochs = v.get<double>();
-      else if (k == "max_steps") max_steps = v.get<int64_t>();
-      else if (k == "per_device_train_batch_size") per_device_train_batch_size = v.get<int64_t>();
-      else if (k == "per_device_eval_batch_size") per_device_eval_batch_size = v.get<int64_t>();
-      else if (k == "gradient_accumulation_steps") gradient_accumulation_steps = v.get<int64_t>();
-      else if (k == "warmup_ratio") warmup_ratio = v.get<double>();
-      else if (k == "warmup_steps") warmup_steps = v.get<int64_t>();
-      else if (k == "weight_decay") weight_decay = v.get<double>();
-      else if (k == "adam_beta1") adam_beta1 = v.get<double>();
-      else if (k == "adam_beta2") adam_beta2 = v.get<double>();
-      else if (k == "adam_epsilon") adam_epsilon = v.get<double>();
-      else if (k == "max_grad_norm") max_grad_norm = v.get<double>();
-      else if (k == "lr_scheduler_type") lr_scheduler_type = v.get<std::string>();
-      else if (k == "seed") seed = v.get<uint64_t>();
-      else if (k == "data_seed") data_seed = v.is_null() ? std::nullopt : std::optional<uint64_t>(v.get<uint64_t>());
-      else if (k == "eval_strategy" || k == "evaluation_strategy") eval_strategy = v.get<std::string>();
-      else if (k == "eval_steps") eval_steps = v.get<int64_t>();
-      else if (k == "save_strategy") save_strategy = v.get<std::string>();
-      else if (k == "save_steps") save_steps = v.get<int64_t>();
-      else if (k == "save_total_limit") save_total_limit = v.is_null() ? std::nullopt : std::optional<int64_t>(v.get<int64_t>());
-      else if (k == "logging_steps") logging_steps = v.get<int64_t>();
-      else if (k == "load_best_model_at_end") load_best_model_at_end = v.get<bool>();
-      else if (k == "metric_for_best_model") metric_for_best_model = v.is_null() ? "" : v.get<std::string>();
-      else if (k == "greater_is_better") greater_is_better = v.is_null() ? std::nullopt : std::optional<bool>(v.get<bool>());
-      else if (k == "early_stopping_patience")
-        early_stopping_patience = v.is_null() ? std::nullopt : std::optional<int64_t>(v.get<int64_t>());
-      else if (k == "early_stopping_threshold") early_stopping_threshold = v.get<double>();
-      else if (k == "group_by_length") group_by_length = v.get<bool>();
-      else if (k == "label_smoothing_factor") label_smoothing_factor = v.get<double>();
-      else if (k == "bf16") bf16 = v.get<bool>();
-      else if (k == "device") device = v.get<std::string>();
-      else if (k == "max_length" || k == "max_seq_length")
-        max_length = v.is_null() ? std::nullopt : std::optional<size_t>(v.get<size_t>());
-      else if (k == "dataloader_drop_last") dataloader_drop_last = v.get<bool>();
-      else if (k == "class_weights") class_weights = v.get<std::string>();
-      else if (k == "disable_tqdm") disable_tqdm = v.get<bool>();
-      else if (k == "logging_nan_inf_filter")
-        logging_nan_inf_filter = v.get<bool>();
-      else if (k == "halt_on_nonfinite")
-        halt_on_nonfinite = v.get<bool>();
-      else throw UsageError(source + ": unknown training argument \"" + k + "\"");
-    } catch (const core::Json::exception&) {
-      throw UsageError(source + ": training argument \"" + k + "\" has the wrong type: " + v.dump());
-    }
+  return training_arguments_table(*this).update_from_json(j, source);
+}
+
+void TrainingArguments::finalize(bool has_eval, const std::vector<std::string>& given) {
+  if (has_eval && !contains(given, "eval_strategy")) eval_strategy = "epoch";
+  if (!has_eval && eval_strategy != "no")
+    throw UsageError("--eval_strategy " + eval_strategy + " needs an evaluation file (--eval FILE)");
+  // transformers: eval_steps unset falls back to logging_steps; an explicit 0 or less is an error
+  if (contains(given, "eval_steps") && eval_steps <= 0)
+    throw UsageError("--eval_steps must be >= 1, not " + std::to_string(eval_steps) +
+                     " (leave it out to evaluate every --logging_steps)");
+  if (eval_strategy == "steps" && eval_steps <= 0) eval_steps = logging_steps;
+  if (load_best_model_at_end && !contains(given, "save_strategy")) {
+    save_strategy = eval_strategy;
+    if (eval_strategy == "steps") save_steps = eval_steps;
   }
+  validate();
 }
 
 void TrainingArguments::validate() const {
@@ -132,7 +133,8 @@ void TrainingArguments::validate() const {
   parse_scheduler_type(lr_scheduler_type);
   if (!is_strategy(eval_strategy)) bad("--eval_strategy must be no, steps or epoch, not \"" + eval_strategy + "\"");
   if (!is_strategy(save_strategy)) bad("--save_strategy must be no, steps or epoch, not \"" + save_strategy + "\"");
-  if (eval_strategy == "steps" && eval_steps <= 0 && logging_steps <= 0) bad("--eval_strategy steps needs --eval_steps > 0");
+  if (eval_strategy == "steps" && eval_steps <= 0 && logging_steps <= 0)
+    bad("--eval_strategy steps needs --eval_steps > 0");
   if (save_strategy == "steps" && save_steps <= 0) bad("--save_strategy steps needs --save_steps > 0");
   if (save_total_limit && *save_total_limit < 1) bad("--save_total_limit must be >= 1");
   if (logging_steps < 1) bad("--logging_steps must be >= 1");
@@ -157,6 +159,11 @@ std::string TrainingArguments::best_metric_key() const {
   std::string m = metric_for_best_model.empty() ? "loss" : metric_for_best_model;
   if (m.rfind("eval_", 0) != 0) m = "eval_" + m;
   return m;
+}
+
+std::string TrainingArguments::plot_metric(bool has_eval, const std::string& main_metric) const {
+  const std::string key = best_metric_key();
+  return key == "eval_loss" && has_eval ? "eval_" + main_metric : key;
 }
 
 bool TrainingArguments::best_metric_greater_is_better() const {

@@ -132,26 +132,11 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   }
   if (o.model.model.empty()) throw UsageError("--model is required");
   if (o.train_file.empty()) throw UsageError("--train is required");
-  train::TrainingArguments args = merge_training_arguments(app, o.args, config_ptr, o.config);
+  std::vector<std::string> given;  // set by the config file or the command line
+  train::TrainingArguments args = merge_training_arguments(app, o.args, config_ptr, o.config, &given);
   if (args.output_dir.empty()) throw UsageError("--output is required");
   const bool eval_given = !o.eval_file.empty();
-  const bool strategy_given =
-      app.count("--eval_strategy") > 0 ||
-      (config_ptr && (config.contains("eval_strategy") || config.contains("evaluation_strategy")));
-  if (eval_given && !strategy_given) args.eval_strategy = "epoch";
-  if (!eval_given && args.eval_strategy != "no")
-    throw UsageError("--eval_strategy " + args.eval_strategy + " needs an evaluation file (--eval FILE)");
-  // transformers: eval_steps unset falls back to logging_steps; an explicit 0 or less is an error
-  if ((app.count("--eval_steps") > 0 || (config_ptr && config.contains("eval_steps"))) && args.eval_steps <= 0)
-    throw UsageError("--eval_steps must be >= 1, not " + std::to_string(args.eval_steps) +
-                     " (leave it out to evaluate every --logging_steps)");
-  if (args.eval_strategy == "steps" && args.eval_steps <= 0) args.eval_steps = args.logging_steps;
-  const bool save_given = app.count("--save_strategy") > 0 || (config_ptr && config.contains("save_strategy"));
-  if (args.load_best_model_at_end && !save_given) {
-    args.save_strategy = args.eval_strategy;
-    if (args.eval_strategy == "steps") args.save_steps = args.eval_steps;
-  }
-  args.validate();
+  args.finalize(eval_given, given);  // transformers' __post_init__ defaults, then validate()
   // Everything is checked before the model loads (which may mean a download): the options, the
   // device, the output directory, the data files and the metric for the best model.
   parse_device(args.device);
@@ -206,10 +191,9 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   for (const auto& f : saved_data_files()) records.names.push_back(f);
   records.write = [&](const std::string& staging, const train::TrainOutput& out) {
     write_saved_data(staging, saved_data, o.data);
-    if (metric == "eval_loss" && eval_given)
-      metric = out.final_metrics.contains("eval_accuracy")  ? "eval_accuracy"
-               : out.final_metrics.contains("eval_pearson") ? "eval_pearson"
-                                                            : "eval_f1";
+    metric = args.plot_metric(eval_given, out.final_metrics.contains("eval_accuracy")  ? "accuracy"
+                                          : out.final_metrics.contains("eval_pearson") ? "pearson"
+                                                                                       : "f1");
     core::Json log = core::Json::array();
     {
       std::ifstream in(staging + "/training_log.jsonl");
