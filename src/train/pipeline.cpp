@@ -1,135 +1,124 @@
-// The high-level Pipeline: a fine-tuned sequence classifier and its tokenizer, predicting labels with
-// probabilities (transformers' TextClassificationPipeline with top_k=None: softmax over the labels,
-// sigmoid per label for multi_label_classification, the raw value for regression).
+// The high-level Pipeline on the task interface: a fine-tuned model, its task (the directory's
+// textune_task.json, else the task of the model's head) and its tokenizer. Inputs go through the
+// task (from_inputs, featurize), the one inference loop (train::run_inference) and the task's
+// predictor, as transformers' pipelines split preprocess / _forward / postprocess.
 #include "textune/pipeline.h"
-
-#include <numeric>
 
 #include <fmt/format.h>
 
 #include "textune/core/device.h"
 #include "textune/core/error.h"
 #include "textune/models/model.h"
+#include "textune/tasks/registry.h"
+#include "textune/tasks/task.h"
 #include "textune/tokenizers/tokenizer.h"
+#include "textune/train/inference.h"
 
 namespace textune {
 namespace {
 
-class ClassifierPipeline final : public Pipeline {
+/// The registry name of the task whose records predict() turns into Prediction.
+constexpr const char* kTextClassification = "text-classification";
+
+/// A record of the text-classification predictor as a Prediction.
+Prediction to_prediction(const core::Json& r) {
+  Prediction p;
+  p.label = r.value("label", std::string());
+  p.score = r.value("score", 0.0);
+  if (r.contains("scores"))
+    for (auto it = r["scores"].begin(); it != r["scores"].end(); ++it)
+      p.scores.emplace_back(it.key(), it.value().get<double>());
+  if (r.contains("logits"))
+    for (const auto& v : r["logits"]) p.logits.push_back(v.get<float>());
+  if (r.contains("labels"))
+    for (const auto& v : r["labels"]) p.labels.push_back(v.get<std::string>());
+  p.truncated = r.value("truncated", false);
+  return p;
+}
+
+class TaskPipeline final : public Pipeline {
  public:
-  ClassifierPipeline(const std::string& dir, const PipelineOptions& options) : options_(options) {
+  TaskPipeline(const std::string& dir, const PipelineOptions& options) : options_(options) {
     models::LoadOptions lo;
     lo.device = core::parse_device(options.device);
+    device_ = lo.device;
     model_ = models::load_pretrained(dir, lo);
-    if (model_->task() != models::TaskKind::kSequenceClassification)
-      throw DataError(dir + " holds a " + model_->architecture() + ", not a sequence classifier");
+    task_ = tasks::task_for_model(dir, model_->task());
+    task_->bind_model(model_);
     model_->eval();
     tokenizer_ = tokenizers::Tokenizer::from_dir(dir);
     labels_ = model_->id2label();
     problem_type_ = models::problem_type_name(model_->problem_type());
-    size_t max_len = 512;
-    const auto model_max = model_->max_sequence_length();
-    if (model_max) max_len = static_cast<size_t>(*model_max);
-    if (auto t = tokenizer_->model_max_length()) max_len = std::min(max_len, *t);
-    if (options.max_length) {
-      if (model_max && *options.max_length > static_cast<size_t>(*model_max))
-        throw UsageError(fmt::format("max_length {} is longer than the model allows ({})", *options.max_length, *model_max));
-      max_len = *options.max_length;
-    }
-    max_length_ = max_len;
-    device_ = lo.device;
+    max_length_ = tasks::resolve_max_length(model_, *tokenizer_, options.max_length);
   }
 
   std::vector<Prediction> predict(const std::vector<std::string>& texts) const override {
-    return run(texts, nullptr);
+    std::vector<core::Json> inputs;
+    inputs.reserve(texts.size());
+    for (const auto& t : texts) inputs.emplace_back(t);
+    return predictions(inputs);
   }
 
   std::vector<Prediction> predict(const std::vector<std::pair<std::string, std::string>>& pairs) const override {
-    std::vector<std::string> a, b;
-    for (const auto& [x, y] : pairs) {
-      a.push_back(x);
-      b.push_back(y);
+    std::vector<core::Json> inputs;
+    inputs.reserve(pairs.size());
+    for (const auto& [a, b] : pairs) {
+      core::Json j = core::Json::object();
+      j["text"] = a;
+      j["text_pair"] = b;
+      inputs.push_back(std::move(j));
     }
-    return run(a, &b);
+    return predictions(inputs);
   }
 
   const std::vector<std::string>& labels() const override { return labels_; }
   size_t max_length() const override { return max_length_; }
   std::string problem_type() const override { return problem_type_; }
+  std::string task() const override { return task_->name(); }
+
+  std::vector<core::Json> predict_records(const std::vector<core::Json>& inputs) const override {
+    if (inputs.empty()) return {};
+    const std::shared_ptr<tasks::Examples> examples = task_->from_inputs(inputs);
+    tasks::FeatureOptions fo;
+    fo.max_length = max_length_;
+    fo.training = false;
+    const tasks::Features features = task_->featurize(*examples, *tokenizer_, fo);
+    if (!options_.truncate)
+      for (size_t f = 0; f < features.truncated.size(); ++f)
+        if (features.truncated[f])
+          throw DataError(fmt::format("input {} is longer than {} tokens (truncation is off)",
+                                      features.example_index[f] + 1, max_length_));
+    std::unique_ptr<tasks::Predictor> predictor = task_->predictor(*examples, features);
+    train::InferenceOptions io;
+    io.batch_size = options_.batch_size;
+    io.collate.pad_token_id = tokenizer_->pad_token_id().value_or(0);
+    train::run_inference(model_, *task_, *examples, features, io, {predictor.get()});
+    return predictor->finish();
+  }
+
+  core::Json response(const core::Json& record, bool raw_scores) const override {
+    tasks::ResponseOptions ro;
+    ro.raw_scores = raw_scores;
+    return task_->response(record, ro);
+  }
+
+  core::Json info() const override { return task_->info(); }
 
  private:
-  std::vector<Prediction> run(const std::vector<std::string>& texts, const std::vector<std::string>* pairs) const {
-    std::vector<Prediction> out(texts.size());
-    if (texts.empty()) return out;
-    tokenizers::EncodeOptions eo;
-    tokenizers::TruncationOptions tr;
-    tr.max_length = max_length_;
-    eo.truncation = tr;
-    eo.return_overflowing_tokens = true;  // non-empty overflow: the input was cut
-    std::vector<tokenizers::Encoding> enc = tokenizer_->encode_batch(texts, pairs, eo);
-    for (size_t i = 0; i < enc.size(); ++i) {
-      out[i].truncated = !enc[i].overflowing.empty();
-      enc[i].overflowing.clear();
-      if (out[i].truncated && !options_.truncate)
-        throw DataError(fmt::format("input {} is longer than {} tokens (truncation is off)", i + 1, max_length_));
-    }
-    // Longest first, so each batch pads only to its own longest input.
-    std::vector<size_t> order(enc.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return enc[a].size() > enc[b].size(); });
-    const int64_t pad_id = tokenizer_->pad_token_id().value_or(0);
-    const size_t bs = std::max<size_t>(1, options_.batch_size);
-    torch::NoGradGuard no_grad;
-    for (size_t start = 0; start < order.size(); start += bs) {
-      const size_t end = std::min(order.size(), start + bs);
-      size_t t = 0;
-      for (size_t k = start; k < end; ++k) t = std::max(t, enc[order[k]].size());
-      const int64_t b = static_cast<int64_t>(end - start);
-      torch::Tensor ids = torch::full({b, static_cast<int64_t>(t)}, pad_id, torch::kInt64);
-      torch::Tensor mask = torch::zeros({b, static_cast<int64_t>(t)}, torch::kInt64);
-      torch::Tensor types = torch::zeros({b, static_cast<int64_t>(t)}, torch::kInt64);
-      auto ia = ids.accessor<int64_t, 2>();
-      auto ma = mask.accessor<int64_t, 2>();
-      auto ta = types.accessor<int64_t, 2>();
-      for (size_t k = start; k < end; ++k) {
-        const auto& e = enc[order[k]];
-        for (size_t j = 0; j < e.size(); ++j) {
-          ia[k - start][j] = e.ids[j];
-          ma[k - start][j] = 1;
-          ta[k - start][j] = e.type_ids[j];
-        }
-      }
-      models::ModelInputs in;
-      in.input_ids = ids.to(device_);
-      in.attention_mask = mask.to(device_);
-      in.token_type_ids = types.to(device_);
-      torch::Tensor logits = model_.ptr()->forward(in).logits.to(torch::kCPU, torch::kFloat32).contiguous();  // (b, C)
-      torch::Tensor probs;
-      if (problem_type_ == "multi_label_classification") probs = torch::sigmoid(logits);
-      else if (problem_type_ == "regression") probs = logits;
-      else probs = torch::softmax(logits, 1);
-      auto la = logits.accessor<float, 2>();
-      auto pa = probs.accessor<float, 2>();
-      for (size_t k = start; k < end; ++k) {
-        Prediction& p = out[order[k]];
-        const int64_t r = static_cast<int64_t>(k - start);
-        int64_t best = 0;
-        for (int64_t c = 0; c < logits.size(1); ++c) {
-          p.logits.push_back(la[r][c]);
-          const std::string& name = c < static_cast<int64_t>(labels_.size()) ? labels_[c] : labels_.back();
-          p.scores.emplace_back(name, pa[r][c]);
-          if (pa[r][c] > pa[r][best]) best = c;
-          if (problem_type_ == "multi_label_classification" && pa[r][c] >= 0.5) p.labels.push_back(name);
-        }
-        p.label = p.scores[best].first;
-        p.score = p.scores[best].second;
-      }
-    }
+  std::vector<Prediction> predictions(const std::vector<core::Json>& inputs) const {
+    if (task_->name() != kTextClassification)
+      throw UsageError(
+          fmt::format("Pipeline::predict gives the predictions of a text classifier; this model's task is "
+                      "{}: use predict_records",
+                      task_->name()));
+    std::vector<Prediction> out;
+    for (const auto& r : predict_records(inputs)) out.push_back(to_prediction(r));
     return out;
   }
 
   PipelineOptions options_;
   models::PreTrainedModel model_ = nullptr;
+  std::unique_ptr<tasks::Task> task_;
   std::shared_ptr<const tokenizers::Tokenizer> tokenizer_;
   std::vector<std::string> labels_;
   std::string problem_type_;
@@ -152,7 +141,7 @@ core::Json Pipeline::info() const {
 }
 
 std::shared_ptr<Pipeline> Pipeline::load(const std::string& model_dir, const PipelineOptions& options) {
-  return std::make_shared<ClassifierPipeline>(model_dir, options);
+  return std::make_shared<TaskPipeline>(model_dir, options);
 }
 
 }  // namespace textune
