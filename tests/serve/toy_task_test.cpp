@@ -316,6 +316,9 @@ TEST(ToyTask, PlugsIntoTrainerEvalPipelineAndServer) {
   // ---- train: the task from the registry, by its alias, as `textune train --task length-bucket` ----
   std::shared_ptr<tasks::Task> task = tasks::create_task("length-bucket");
   ASSERT_EQ(task->name(), kToyName);
+  // The task's option, as `--short_words 5` or --config sets it (train::apply_task_options);
+  // eval, predict and serve get it back from textune_task.json.
+  train::apply_task_options(*task, {{"short_words", 5}}, "the test");
   auto train_set = task->read(tmp / "train.txt", true);
   auto eval_set = task->read(tmp / "dev.txt", true);
   ASSERT_EQ(train_set->size(), 48u);
@@ -346,7 +349,7 @@ TEST(ToyTask, PlugsIntoTrainerEvalPipelineAndServer) {
   EXPECT_NE(textune::testing::read_text(out + "/training_log.jsonl").find("\"eval_accuracy\""), std::string::npos);
   const Json task_file = Json::parse(textune::testing::read_text(out + "/" + tasks::kTaskFile));
   EXPECT_EQ(task_file.at("task"), kToyName);
-  EXPECT_EQ(task_file.at("options").at("short_words"), 4);
+  EXPECT_EQ(task_file.at("options").at("short_words"), 5);
   EXPECT_TRUE(fs::exists(out + "/checkpoint-4/" + tasks::kTaskFile));
 
   // ---- predict: the Pipeline finds the toy from textune_task.json ----
@@ -371,7 +374,7 @@ TEST(ToyTask, PlugsIntoTrainerEvalPipelineAndServer) {
     const double expected_score = 1.0 / (1.0 + std::exp(-std::fabs(static_cast<double>(logits[0]) - logits[1])));
     EXPECT_NEAR(r.at("score").get<double>(), expected_score, 1e-12);
     EXPECT_FALSE(r.at("truncated").get<bool>());
-    correct += b == (count_words(dev[i]) < 4 ? "short" : "long");
+    correct += b == (count_words(dev[i]) < 5 ? "short" : "long");
   }
   // An input longer than the model's 64 positions is cut and says so.
   std::string long_text;
@@ -415,6 +418,7 @@ TEST(ToyTask, PlugsIntoTrainerEvalPipelineAndServer) {
   const Json info_json = Json::parse(info->body);
   EXPECT_EQ(info_json.at("task"), kToyName) << info->body;
   EXPECT_EQ(info_json.at("buckets"), Json(kBuckets)) << info->body;
+  EXPECT_EQ(info_json.at("short_words"), 5) << info->body;
 
   auto one = cli.Post("/predict", Json{{"inputs", dev[0]}}.dump(), "application/json");
   ASSERT_TRUE(one);
