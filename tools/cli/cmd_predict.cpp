@@ -1,5 +1,6 @@
-// `textune predict --model DIR [--input FILE | TEXT...] [--output FILE]`: the label and the
-// probability of every label for each input, as JSON lines or CSV.
+// `textune predict --model DIR [--input FILE | TEXT...] [--output FILE]`: one prediction per input
+// as JSON lines or CSV, shaped by the model's task (text classification: the label and the
+// probability of every label), through train::predict (include/textune/train/evaluate.h).
 #include <fstream>
 #include <iostream>
 
@@ -9,11 +10,12 @@
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
-#include "saved_data.h"
+#include "task_options.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
 #include "textune/core/logging.h"
-#include "textune/pipeline.h"
+#include "textune/tasks/task.h"
+#include "textune/train/evaluate.h"
 
 namespace textune::cli {
 namespace {
@@ -27,17 +29,8 @@ struct PredictCliOptions {
   std::optional<size_t> max_length;
   std::string device = "cpu";
   data::DataOptions data;
+  TaskOptions task_options;  ///< the options of every registered task (the model's task takes those given)
 };
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -64,90 +57,50 @@ int run_predict(const PredictCliOptions& o) {
       if ((*list)[i].find_first_not_of(" \t\r\n\f\v") == std::string::npos)
         throw DataError(fmt::format("{} {} of {} is empty{}", list == &o.texts ? "text" : "--text-pair", i + 1,
                                     list->size(), (*list)[i].empty() ? "" : " (only whitespace)"));
-  PipelineOptions po;
-  po.device = o.device;
-  po.batch_size = o.batch_size;
-  po.max_length = o.max_length;
+  train::EvaluateOptions eo;
+  eo.device = o.device;
+  eo.batch_size = o.batch_size;
+  eo.max_length = o.max_length;
+  eo.data = o.data;
+  eo.data.require_labels = false;
+  eo.task_options = o.task_options.given();
   const std::string dir = resolve_model_option(o.model);
-  std::shared_ptr<Pipeline> pipe;
+  train::TaskModel model;
   try {
-    pipe = Pipeline::load(dir, po);
+    model = train::load_task_model(dir, eo);
   } catch (const DataError& e) {  // name the model directory when the message does not
     const std::string what = e.what();
     if (what.find(dir) != std::string::npos) throw;
     throw DataError(dir + ": " + what);
   }
-
-  // the training run's data options (textune_data.json) are the defaults; flags given here win
-  const std::optional<SavedData> saved = read_saved_data(dir);
-  std::vector<std::string> texts = o.texts;
-  std::vector<std::string> pairs = o.text_pairs;
+  std::shared_ptr<tasks::Examples> examples;
   if (!o.input.empty()) {
-    data::DataOptions dopt = o.data;
-    if (saved) apply_saved_data(*saved, dopt, false);
-    dopt.require_labels = false;
-    data::Dataset ds = data::load_dataset(o.input, dopt);
-    texts = ds.texts();
-    if (ds.has_pairs()) pairs = ds.text_pairs();
-  }
-  // A pair model given single texts: transformers' pipeline runs it silently; we run it too (the
-  // user may mean it) but say loudly that the model learned pairs.
-  if (saved && saved->pairs && pairs.empty())
-    spdlog::warn(
-        "{} was trained on text pairs (columns {} and {}, {}) but is given single texts: the "
-        "predictions are not what it learned; give the second texts with --text-pair (one per text) or, "
-        "with --input, a pair column (--text-pair-column)",
-        dir, saved->text_column_used.value_or("?"), saved->pair_column_used.value_or("?"), saved->path);
-  std::vector<Prediction> preds;
-  if (pairs.empty()) {
-    preds = pipe->predict(texts);
+    examples = model.task->read(o.input, false);
   } else {
-    std::vector<std::pair<std::string, std::string>> tp;
-    for (size_t i = 0; i < texts.size(); ++i) tp.emplace_back(texts[i], pairs[i]);
-    preds = pipe->predict(tp);
-  }
-  size_t truncated = 0;
-  for (const auto& p : preds) truncated += p.truncated ? 1 : 0;
-
-  const bool csv = ends_with(o.output, ".csv");
-  std::string out;
-  if (csv) {
-    out += "text,";
-    if (!pairs.empty()) out += "text_pair,";
-    out += "label,score";
-    for (const auto& l : pipe->labels()) out += "," + csv_field("score_" + l);
-    out += "\n";
-  }
-  for (size_t i = 0; i < preds.size(); ++i) {
-    const Prediction& p = preds[i];
-    if (csv) {
-      out += csv_field(texts[i]) + ",";
-      if (!pairs.empty()) out += csv_field(pairs[i]) + ",";
-      out += csv_field(p.label) + "," + fmt::format("{:.6g}", p.score);
-      for (const auto& s : p.scores) out += fmt::format(",{:.6g}", s.second);
-      out += "\n";
-    } else {
-      core::Json j = core::Json::object();
-      j["text"] = texts[i];
-      if (!pairs.empty()) j["text_pair"] = pairs[i];
-      j["label"] = p.label;
-      j["score"] = p.score;
-      core::Json scores = core::Json::object();
-      for (const auto& s : p.scores) scores[s.first] = s.second;
-      j["scores"] = scores;
-      if (pipe->problem_type() == "multi_label_classification") j["labels"] = p.labels;
-      if (p.truncated) j["truncated"] = true;
-      out += j.dump() + "\n";
+    std::vector<core::Json> inputs;
+    for (size_t i = 0; i < o.texts.size(); ++i) {
+      if (o.text_pairs.empty()) {
+        inputs.emplace_back(o.texts[i]);
+        continue;
+      }
+      core::Json pair = core::Json::object();
+      pair["text"] = o.texts[i];
+      pair["text_pair"] = o.text_pairs[i];
+      inputs.push_back(std::move(pair));
     }
+    examples = model.task->from_inputs(inputs);
   }
+  const train::PredictResult result = train::predict(model, examples, eo);
+  const std::string out =
+      ends_with(o.output, ".csv") ? train::predictions_csv(result) : train::predictions_jsonl(result);
   if (o.output.empty())
     std::cout << out;
   else
     core::write_file_atomic(o.output, out);
-  if (truncated)
-    std::cerr << fmt::format("{} of {} inputs were truncated to {} tokens\n", truncated, preds.size(),
-                             pipe->max_length());
-  if (!o.output.empty()) std::cerr << fmt::format("{} predictions written to {}\n", preds.size(), o.output);
+  if (result.num_truncated)
+    std::cerr << fmt::format("{} of {} inputs were truncated to {} tokens\n", result.num_truncated,
+                             result.records.size(), result.max_length);
+  if (!o.output.empty()) std::cerr << fmt::format("{} predictions written to {}\n", result.records.size(), o.output);
   return 0;
 }
 
@@ -176,6 +129,7 @@ const CommandRegistrar kRegistrar(
       groups.task = false;
       groups.labels = false;
       add_data_options(app, o->data, groups);
+      o->task_options.add_to(app);
       return [o] { return run_predict(*o); };
     },
     35);
