@@ -26,7 +26,13 @@ trap 'rm -rf "$tmp"' EXIT
 count=${#layers[@]}
 status=0
 
-# 1. includes
+# 1. includes. Public headers outside a layer folder belong to the layer that implements them.
+extra_headers() {
+  case $1 in
+    train) echo 'textune/pipeline\.h"' ;;  # the C++ Pipeline, src/train/pipeline.cpp
+    *) echo '^$' ;;
+  esac
+}
 for ((i = 0; i < count; i++)); do
   L=${layers[$i]}
   for ((j = i + 1; j < count; j++)); do
@@ -37,7 +43,7 @@ for ((i = 0; i < count; i++)); do
         [ -n "$hit" ] || continue
         echo "layer $L includes a header of the later layer $M: ${hit#"$src"/}"
         status=1
-      done < <(grep -rnE "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"(textune/)?$M/" "$d" || true)
+      done < <(grep -rnE "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"((textune/)?$M/|$(extra_headers "$M"))" "$d" || true)
     done
   done
 done
