@@ -429,8 +429,8 @@ void Server::Impl::build_info() {
   info["version"] = TEXTUNE_VERSION;
   info["sha"] = nullptr;
   info["docker_label"] = nullptr;
-  // textune's additions: the task, what it says of itself (text classification: labels,
-  // problem_type), the server's own options.
+  // textune's additions: the task, what it says of itself (Pipeline::info; for text
+  // classification its labels and problem type), the server's own options.
   info["task"] = pipeline->task();
   for (auto& item : task_info.items())
     if (!info.contains(item.key())) info[item.key()] = item.value();
