@@ -88,7 +88,6 @@ const CommandRegistrar kRegistrar(
           ->check(at_least(1));
       app.add_option("--device", o->eval.device, device_help())->capture_default_str();
       DataOptionGroups groups;
-      groups.task = false;  // the model's task decides
       add_data_options(app, o->eval.data, groups);
       o->task_options.add_to(app);
       return [o] { return run_eval(*o); };

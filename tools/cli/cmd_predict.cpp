@@ -126,7 +126,6 @@ const CommandRegistrar kRegistrar(
           ->check(at_least(1));
       app.add_option("--device", o->device, device_help())->capture_default_str();
       DataOptionGroups groups;
-      groups.task = false;
       groups.labels = false;
       add_data_options(app, o->data, groups);
       o->task_options.add_to(app);

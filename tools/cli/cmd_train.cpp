@@ -11,12 +11,12 @@
 #include "command.h"
 #include "data_options.h"
 #include "model_options.h"
-#include "saved_data.h"
-#include "textune/core/checkpoint.h"
+#include "task_options.h"
 #include "textune/core/error.h"
 #include "textune/core/json.h"
 #include "textune/eval/evaluate.h"
-#include "textune/eval/plot.h"
+#include "textune/tasks/registry.h"
+#include "textune/train/evaluate.h"
 #include "textune/train/trainer.h"
 #include "train_options.h"
 
@@ -27,7 +27,8 @@ struct TrainCliOptions {
   ModelOption model;
   std::string train_file, eval_file, config;
   std::optional<std::string> resume;
-  std::optional<std::string> pos_label;  ///< --pos_label: the positive class of a binary eval_f1
+  std::string task = "text-classification";  ///< --task: a registered task or an alias (tasks::create_task)
+  TaskOptions task_options;                  ///< every registered task's options (--pos_label, ...)
   data::DataOptions data;
   train::TrainingArguments args;
 };
@@ -68,38 +69,18 @@ class InterruptHandlers {
   }, old_term_{};
 };
 
-// The metric names an evaluation of `train_set`'s task gives (eval::scalar_metrics of a report on
-// a few examples with zero logits) plus "loss": --metric_for_best_model must be one of them, with
-// or without the "eval_" prefix (transformers' Trainer accepts both).
-void check_metric_name(const train::TrainingArguments& args, const data::Dataset& train_set) {
-  data::Dataset probe = train_set;
-  probe.examples.resize(std::min<size_t>(probe.examples.size(), 4));
-  const int64_t outputs = static_cast<int64_t>(probe.num_labels());
-  const core::Json metrics =
-      eval::scalar_metrics(eval::evaluation_report(torch::zeros({static_cast<int64_t>(probe.size()), outputs}), probe));
+// --metric_for_best_model must be "loss" or one of the task's metrics (Task::metric_names), with or
+// without the "eval_" prefix (transformers' Trainer accepts both).
+void check_metric_name(const train::TrainingArguments& args, const tasks::Task& task) {
   std::vector<std::string> names = {"loss"};
-  for (auto it = metrics.begin(); it != metrics.end(); ++it) names.push_back(it.key());
+  for (const auto& n : task.metric_names()) names.push_back(n);
   const std::string key = args.best_metric_key();
   for (const auto& n : names)
     if (key == "eval_" + n) return;
   std::string list;
   for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-  throw UsageError("--metric_for_best_model " + args.metric_for_best_model + ": not a metric of " +
-                   data::problem_type(train_set.task) + " (one of: " + list + ")");
-}
-
-// --max_length must fit the model's position embeddings, read from config.json before loading the
-// weights (RoBERTa's positions start after padding_idx: max_position_embeddings - 2 tokens).
-void check_max_length(const train::TrainingArguments& args, const std::string& model_dir) {
-  if (!args.max_length) return;
-  const core::Json cfg = core::read_model_config(model_dir);
-  const std::string type = cfg.value("model_type", "");
-  if (type == "modernbert" || !cfg.contains("max_position_embeddings") || !cfg["max_position_embeddings"].is_number())
-    return;
-  int64_t max = cfg["max_position_embeddings"].get<int64_t>();
-  if (type == "roberta" || type == "xlm-roberta") max -= 2;
-  if (static_cast<int64_t>(*args.max_length) > max)
-    throw UsageError(fmt::format("--max_length {} is longer than the model allows ({})", *args.max_length, max));
+  throw UsageError("--metric_for_best_model " + args.metric_for_best_model + ": not a metric of " + task.name() +
+                   " (one of: " + list + ")");
 }
 
 int run_train(const CLI::App& app, TrainCliOptions& o) {
@@ -125,13 +106,19 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
         config.erase(k);
       }
     if (config.contains("task")) {
-      if (app.count("--task") == 0) o.data.task = data::parse_task(config["task"].get<std::string>());
+      if (app.count("--task") == 0) o.task = config["task"].get<std::string>();
       config.erase("task");
     }
     config_ptr = &config;
   }
   if (o.model.model.empty()) throw UsageError("--model is required");
   if (o.train_file.empty()) throw UsageError("--train is required");
+  // the task and its options: the --config file's, then the command line's
+  std::shared_ptr<tasks::Task> task = tasks::create_task(o.task);
+  core::Json task_options = o.task_options.take_from(config);
+  const core::Json task_given = o.task_options.given();
+  for (auto it = task_given.begin(); it != task_given.end(); ++it) task_options[it.key()] = it.value();
+  train::apply_task_options(*task, task_options, o.config.empty() ? "the command line" : o.config);
   std::vector<std::string> given;  // set by the config file or the command line
   train::TrainingArguments args = merge_training_arguments(app, o.args, config_ptr, o.config, &given);
   if (args.output_dir.empty()) throw UsageError("--output is required");
@@ -152,48 +139,33 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
   if (!args.class_weights.empty() && args.class_weights != "auto")
     check_input_file(args.class_weights, "--class-weights");
 
-  data::DataOptions dopt = o.data;
-  dopt.require_labels = true;
   check_input_file(o.train_file, "--train");
   if (eval_given) check_input_file(o.eval_file, "--eval");
-  data::Dataset train_set = data::load_dataset(o.train_file, dopt);
-  std::optional<data::Dataset> eval_set;
-  if (eval_given)
-    eval_set = data::load_dataset(o.eval_file, dopt,
-                                  train_set.task == data::Task::kRegression ? nullptr : &train_set.label_map);
-  if (eval_given && !args.metric_for_best_model.empty()) check_metric_name(args, train_set);
-  if (o.pos_label && train_set.task == data::Task::kClassification && train_set.label_map.size() == 2)
-    eval::resolve_pos_label(train_set.label_map.labels(), o.pos_label);  // a usage error before the model loads
+  task->configure_data(o.data);
+  std::shared_ptr<tasks::Examples> train_set = task->read(o.train_file, true);
+  std::shared_ptr<tasks::Examples> eval_set;
+  if (eval_given) eval_set = task->read(o.eval_file, true);
+  if (eval_given && !args.metric_for_best_model.empty()) check_metric_name(args, *task);
   const std::string model_dir = resolve_model_option(o.model);
-  check_max_length(args, model_dir);
-  models::PreTrainedModel model =
-      // resumed: the checkpoint has the trained head (no "newly initialized" warning); its weights are
-      // then loaded again with the optimizer state by Trainer::train
-      train::load_for_training(resume ? *resume : model_dir, train_set, eval_set ? &*eval_set : nullptr, args.seed,
-                               args.device);
+  tasks::ModelSetup setup;
+  // resumed: the checkpoint has the trained head (no "newly initialized" warning); its weights are
+  // then loaded again with the optimizer state by Trainer::train
+  setup.model_dir = resume ? *resume : model_dir;
+  setup.seed = args.seed;
+  setup.device = parse_device(args.device);
+  models::PreTrainedModel model = task->prepare_model(setup, *train_set, eval_set.get());
   auto tokenizer = tokenizers::Tokenizer::from_dir(model_dir);
 
-  core::Json saved_data = saved_data_json(o.data, train_set);  // textune_data.json, for eval and predict
-  if (o.pos_label) saved_data["pos_label"] = *o.pos_label;
-  train::Trainer trainer(model, tokenizer, model_dir, std::move(train_set), std::move(eval_set), args);
-  auto last_report = std::make_shared<core::Json>();
-  trainer.set_compute_metrics(
-      [last_report, pos_label = o.pos_label](const torch::Tensor& logits, const data::Dataset& ds) {
-        *last_report = eval::evaluation_report(logits, ds, 0.5, pos_label);
-        return eval::scalar_metrics(*last_report);
-      });
+  train::Trainer trainer(model, tokenizer, model_dir, task, train_set, eval_set, args);
   // Records and plots beside the model, written into the final directory before it replaces the
   // output directory; those of an earlier run (resumed or overwritten) never survive beside it.
   std::string metric = args.best_metric_key();
   std::vector<std::string> plots;
   train::FinalRecords records;
-  records.names = {"training_curves.png", "confusion_matrix.png", "eval_results.json"};
-  for (const auto& f : saved_data_files()) records.names.push_back(f);
+  records.names = {"training_curves.png", "eval_results.json"};
+  for (const auto& f : task->plot_names()) records.names.push_back(f);
   records.write = [&](const std::string& staging, const train::TrainOutput& out) {
-    write_saved_data(staging, saved_data, o.data);
-    metric = args.plot_metric(eval_given, out.final_metrics.contains("eval_accuracy")  ? "accuracy"
-                                          : out.final_metrics.contains("eval_pearson") ? "pearson"
-                                                                                       : "f1");
+    metric = args.plot_metric(eval_given, task->main_metric());
     core::Json log = core::Json::array();
     {
       std::ifstream in(staging + "/training_log.jsonl");
@@ -203,15 +175,12 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
     }
     eval::plot_training_curves(log, metric, staging + "/training_curves.png");
     plots.push_back("training_curves.png");
-    if (eval_given && last_report->contains("confusion_matrix")) {
-      std::vector<std::string> labels;
-      for (auto it = (*last_report)["per_class"].begin(); it != (*last_report)["per_class"].end(); ++it)
-        labels.push_back(it.key());
-      eval::plot_confusion_matrix(staging + "/confusion_matrix.png",
-                                  (*last_report)["confusion_matrix"].get<std::vector<std::vector<int64_t>>>(), labels);
-      plots.push_back("confusion_matrix.png");
+    if (eval_given) {
+      const tasks::EvalReport& report = trainer.last_eval_report();
+      for (const auto& path : task->write_plots(report, staging + "/"))
+        plots.push_back(path.substr(staging.size() + 1));
+      core::write_json_file(staging + "/eval_results.json", report.report);
     }
-    if (eval_given) core::write_json_file(staging + "/eval_results.json", *last_report);
   };
   trainer.set_final_records(records);
   trainer.set_stop_callback([](int64_t step) -> bool {
@@ -264,11 +233,9 @@ const CommandRegistrar kRegistrar(
              "--resume,--resume_from_checkpoint", [o](const std::string& v) { o->resume = v; },
              "Continue exactly from a checkpoint-N directory (no value: the newest in --output)")
           ->expected(0, 1);
-      app.add_option_function<std::string>(
-          "--pos_label,--pos-label", [o](const std::string& v) { o->pos_label = v; },
-          "Two labels: the positive class of eval_f1, eval_precision and eval_recall (a label name or id; default: "
-          "id 1, as scikit-learn's pos_label=1)");
+      add_task_option(app, o->task);
       add_data_options(app, o->data);
+      o->task_options.add_to(app);
       add_training_arguments(app, o->args);
       CLI::App* self = &app;
       return [o, self] { return run_train(*self, *o); };

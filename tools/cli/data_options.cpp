@@ -29,13 +29,6 @@ void add_data_options(CLI::App& app, data::DataOptions& o, DataOptionGroups grou
                    "File with one label name per line: integer labels are ids into it (e.g. THUCNews class.txt)")
         ->group(group);
   }
-  if (groups.task)
-    app.add_option_function<std::string>(
-           "--task", [&o](const std::string& s) { o.task = data::parse_task(s); },
-           "classification (default), multi-label or regression")
-        ->check(CLI::IsMember({"classification", "single_label_classification", "single-label", "multi-label",
-                               "multi_label", "multi_label_classification", "regression"}))
-        ->group(group);
   app.add_option_function<std::string>(
          "--format", [&o](const std::string& s) { o.read.format = data::parse_format(s); },
          "File format (default: from the extension; .txt reads as TSV)")

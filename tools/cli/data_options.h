@@ -10,14 +10,13 @@ namespace textune::cli {
 
 /// Which groups of dataset options a subcommand offers.
 struct DataOptionGroups {
-  bool task = true;    ///< --task
   bool labels = true;  ///< --label-column, --label-separator, --label-names
   bool pairs = true;   ///< --text-pair-column
 };
 
 /// Adds the dataset options to `app` and fills `options` when the command line is parsed:
 ///   --text-column, --text-pair-column, --label-column (NAME, or a 0-based INDEX for header-less files)
-///   --label-separator SEP, --label-names FILE, --task classification|multi-label|regression
+///   --label-separator SEP, --label-names FILE (--task is the task's: task_options.h)
 ///   --format csv|tsv|jsonl|json|xlsx, --sheet NAME, --no-header, --quoting auto|csv|none,
 ///   --delimiter C (CSV; default sniffed), --encoding NAME (text files; default UTF-8)
 ///   --skip-invalid, --max-problems N

@@ -2,9 +2,29 @@
 #include "task_options.h"
 
 #include "option_table.h"
+#include "textune/core/error.h"
 #include "textune/tasks/registry.h"
 
 namespace textune::cli {
+
+CLI::Option* add_task_option(CLI::App& app, std::string& task) {
+  std::string names;
+  for (const auto& n : tasks::task_names()) names += (names.empty() ? "" : ", ") + n;
+  return app
+      .add_option("--task", task,
+                  "Task: " + names + ", or an alias (text-classification: classification, multi-label, regression)")
+      ->capture_default_str()
+      ->check(
+          [](const std::string& name) -> std::string {
+            try {
+              tasks::create_task(name);
+              return "";
+            } catch (const Error& e) {
+              return e.what();
+            }
+          },
+          "TASK");
+}
 
 void TaskOptions::add_to(CLI::App& app) {
   app_ = &app;

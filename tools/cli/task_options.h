@@ -16,6 +16,11 @@
 
 namespace textune::cli {
 
+/// Adds `--task NAME` to `app`, bound to `task`: a registered task or one of its aliases
+/// (tasks::create_task; text classification's "classification", "multi-label" and "regression" set
+/// its problem type). An unknown name is a usage error (exit 2) listing the registered tasks.
+CLI::Option* add_task_option(CLI::App& app, std::string& task);
+
 /// Holds one instance of every registered task while the command line is parsed.
 class TaskOptions {
  public:

@@ -48,6 +48,9 @@ class Examples {
   /// ("text", "text_pair", "tokens", "question", ...) and, when labelled, "label".
   /// @throws std::out_of_range for i >= size().
   virtual core::Json example_json(size_t i) const = 0;
+  /// What `textune data` prints after the examples: the columns used, the counts and the label
+  /// distribution, one line each. Default: none.
+  virtual std::vector<std::string> summary() const { return {}; }
 };
 
 /// Task-specific data per feature (token labels, QA offsets, masking state...). A task derives from
@@ -177,6 +180,9 @@ class Task {
   /// Inputs given in memory (predict TEXT..., serve): each a string or an object of the task's
   /// input fields ({"text", "text_pair"}). @throws textune::DataError naming the input.
   virtual std::shared_ptr<Examples> from_inputs(const std::vector<core::Json>& inputs) const = 0;
+  /// Reads `path` for a preview (`textune data`): labels when the file has them (or must have them,
+  /// as the task's options say), none otherwise. Default: read(path, false).
+  virtual std::shared_ptr<Examples> preview(const std::string& path) const { return read(path, false); }
   /// Tokenizes and windows every example. @throws textune::DataError as Tokenizer::encode_batch.
   virtual Features featurize(const Examples& examples, const tokenizers::Tokenizer& tokenizer,
                              const FeatureOptions& options) const = 0;
@@ -211,6 +217,9 @@ class Task {
   /// Writes the report's plots (confusion matrix, per-type bars) as PNG files named from `base`
   /// (a path without extension); returns the paths written.
   virtual std::vector<std::string> write_plots(const EvalReport& report, const std::string& base) const { return {}; }
+  /// The file names write_plots may write after `base` ({"confusion_matrix.png"}): a training run
+  /// drops those an earlier run left in its output directory.
+  virtual std::vector<std::string> plot_names() const { return {}; }
   /// The HTTP answer for one record of Predictor::finish (TEI's classification shape for text
   /// classification). @throws std::runtime_error for a record it cannot answer.
   virtual core::Json response(const core::Json& record, const ResponseOptions& options) const { return record; }
