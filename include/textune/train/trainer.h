@@ -65,14 +65,6 @@ struct EvalOutput {
 /// (eval::compute_metrics); the training layer does not depend on it.
 using ComputeMetrics = std::function<core::Json(const torch::Tensor& logits, const data::Dataset& dataset)>;
 
-/// Runs `model` in eval mode over `encodings` (no gradients) in batches of `batch_size` sorted by
-/// length (padding only to the longest of each batch) and returns the logits (N, C) in input order.
-/// `dataset` (optional) supplies labels; then `loss`, when given, receives the mean loss weighted by
-/// batch size, as the Trainer's eval_loss.
-torch::Tensor predict_logits(models::PreTrainedModel model, const std::vector<tokenizers::Encoding>& encodings,
-                             size_t batch_size, const data::CollateOptions& collate,
-                             const data::Dataset* dataset = nullptr, double* loss = nullptr);
-
 /// Trains a model for a task (tasks/task.h). The Trainer featurizes the examples (Task::featurize,
 /// max_length from tasks::resolve_max_length), collates (Task::collate), takes the task's loss
 /// (Task::prepare_loss, Task::loss), evaluates with the task's evaluator through the one inference
