@@ -277,7 +277,7 @@ class BertForMaskedLMImpl : public PreTrainedModelImpl {
   ModelOutputs forward(const ModelInputs& inputs) override {
     ModelOutputs out = bert_->forward(inputs);
     out.logits = cls_->predictions->forward(out.last_hidden_state);  // (B, T, V)
-    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels, inputs);
+    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels);
     return out;
   }
   std::string architecture() const override { return "BertForMaskedLM"; }

@@ -515,7 +515,7 @@ torch::Tensor deberta_default_loss(const torch::Tensor& logits, const torch::Ten
     auto keep = flat.ge(0).nonzero().view({-1});  // (N)
     if (keep.numel() == 0) return torch::zeros({}, logits.options());
     return sequence_classification_loss(logits.index_select(0, keep).to(torch::kFloat32),
-                                        flat.index_select(0, keep).to(torch::kLong), ProblemType::kSingleLabel, inputs);
+                                        flat.index_select(0, keep).to(torch::kLong), ProblemType::kSingleLabel);
   }
   if (labels.sizes() != logits.sizes())
     throw DataError(fmt::format("labels have shape {}, expected {} (a probability row per example)",
@@ -646,7 +646,7 @@ class DebertaV2ForMaskedLMImpl : public PreTrainedModelImpl {
   ModelOutputs forward(const ModelInputs& inputs) override {
     ModelOutputs out = deberta_->forward(inputs);
     out.logits = legacy_ ? predictions_(out.last_hidden_state) : lm_head_(out.last_hidden_state);  // (B, T, V)
-    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels, inputs);
+    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels);
     return out;
   }
   std::string architecture() const override { return "DebertaV2ForMaskedLM"; }

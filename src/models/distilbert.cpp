@@ -243,7 +243,7 @@ class DistilBertForMaskedLMImpl : public PreTrainedModelImpl {
     ModelOutputs out = distilbert_->forward(inputs);
     auto x = vocab_layer_norm_(apply_activation(vocab_transform_(out.last_hidden_state), activation_));
     out.logits = vocab_projector_(x);  // (B, T, V)
-    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels, inputs);
+    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels);
     return out;
   }
   std::string architecture() const override { return "DistilBertForMaskedLM"; }

@@ -135,7 +135,7 @@ class ElectraForMaskedLMImpl : public PreTrainedModelImpl {
   ModelOutputs forward(const ModelInputs& inputs) override {
     ModelOutputs out = electra_->forward(inputs);
     out.logits = generator_lm_head_(generator_predictions_(out.last_hidden_state));  // (B, T, V)
-    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels, inputs);
+    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels);
     return out;
   }
   std::string architecture() const override { return "ElectraForMaskedLM"; }

@@ -21,7 +21,7 @@ TokenClassificationModelImpl::TokenClassificationModelImpl(const core::Json& con
 ModelOutputs TokenClassificationModelImpl::forward(const ModelInputs& inputs) {
   ModelOutputs out = base_->forward(inputs);
   auto logits = classifier_(dropout_(out.last_hidden_state));  // (B, T, C)
-  if (inputs.labels.defined()) out.loss = token_classification_loss(logits, inputs.labels, inputs);
+  if (inputs.labels.defined()) out.loss = token_classification_loss(logits, inputs.labels);
   out.logits = logits;
   return out;
 }
@@ -54,7 +54,7 @@ void attach_sequence_classification_loss(ModelOutputs& out, torch::Tensor logits
                                          core::Json& config) {
   if (inputs.labels.defined()) {
     const ProblemType type = resolve_problem_type(config, logits.size(-1), inputs.labels);
-    out.loss = sequence_classification_loss(logits, inputs.labels, type, inputs);
+    out.loss = sequence_classification_loss(logits, inputs.labels, type);
   }
   out.logits = std::move(logits);
 }

@@ -39,16 +39,6 @@ void check_class_weights(const LossOptions& inputs, int64_t num_labels) {
 }  // namespace
 
 torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels, ProblemType type,
-                                           const ModelInputs& inputs) {
-  return sequence_classification_loss(logits, labels, type, LossOptions{inputs.class_weights, inputs.label_smoothing});
-}
-
-torch::Tensor token_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
-                                        const ModelInputs& inputs) {
-  return token_classification_loss(logits, labels, LossOptions{inputs.class_weights, inputs.label_smoothing});
-}
-
-torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels, ProblemType type,
                                            const LossOptions& inputs) {
   const int64_t num_labels = logits.size(-1);
   switch (type) {

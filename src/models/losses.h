@@ -31,17 +31,11 @@ struct LossOptions {
 /// @throws textune::DataError when labels do not fit logits.
 torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels, ProblemType type,
                                            const LossOptions& options = {});
-/// Transitional: the options taken from ModelInputs' class_weights and label_smoothing.
-torch::Tensor sequence_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels, ProblemType type,
-                                           const ModelInputs& inputs);
 
 /// Token classification / masked LM loss: cross-entropy over (B*T, C) with -100 ignored, mean over
 /// the counted tokens (weighted by class weights when given), optional label smoothing.
 torch::Tensor token_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
                                         const LossOptions& options = {});
-/// Transitional: the options taken from ModelInputs' class_weights and label_smoothing.
-torch::Tensor token_classification_loss(const torch::Tensor& logits, const torch::Tensor& labels,
-                                        const ModelInputs& inputs);
 
 /// Extractive QA loss: (CE(start) + CE(end)) / 2 where positions are clamped to [0, T] and T is
 /// ignored (transformers' ForQuestionAnsweringLoss). start/end_logits (B, T), positions (B) or (B, 1).

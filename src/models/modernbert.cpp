@@ -498,7 +498,7 @@ class ModernBertForTokenClassificationImpl : public ModernBertClassifierModelImp
   ModelOutputs forward(const ModelInputs& inputs) override {
     ModelOutputs out = model_->forward(inputs);
     out.logits = classify(out.last_hidden_state);  // (B, T, C)
-    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels, inputs);
+    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels);
     return out;
   }
   std::string architecture() const override { return "ModernBertForTokenClassification"; }
@@ -574,7 +574,7 @@ class ModernBertForMaskedLMImpl : public ModernBertPreTrainedModelImpl {
       labels = labels.index_select(0, keep);                      // (N)
     }
     out.logits = decoder_(head_(h));  // (B, T, V) or (N, V)
-    if (labels.defined()) out.loss = token_classification_loss(out.logits, labels, inputs);
+    if (labels.defined()) out.loss = token_classification_loss(out.logits, labels);
     return out;
   }
   std::string architecture() const override { return "ModernBertForMaskedLM"; }

@@ -155,7 +155,7 @@ class RobertaForMaskedLMImpl : public PreTrainedModelImpl {
   ModelOutputs forward(const ModelInputs& inputs) override {
     ModelOutputs out = roberta_->forward(inputs);
     out.logits = lm_head_(out.last_hidden_state);  // (B, T, V)
-    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels, inputs);
+    if (inputs.labels.defined()) out.loss = token_classification_loss(out.logits, inputs.labels);
     return out;
   }
   std::string architecture() const override { return architecture_; }

@@ -4,6 +4,7 @@
 
 #include "model_fixtures.h"
 #include "models/layers.h"
+#include "models/losses.h"
 #include "textune/core/error.h"
 #include "textune/models/model.h"
 #include "textune/models/verify.h"
@@ -62,20 +63,22 @@ TEST(ModelApi, ClassWeightsFollowCrossEntropysWeightedMean) {
   // PyTorch's CrossEntropyLoss(weight=w), reduction mean: sum_i w[y_i] * -log p_i[y_i] / sum_i w[y_i].
   auto model = models::load_pretrained(model_fixture("bert-seqcls"));
   auto in = golden_batch("bert-seqcls");
-  in.class_weights = torch::tensor({0.2f, 1.0f, 3.0f});
+  models::LossOptions options;  // the training loss's options (tasks::TextClassificationTask::loss)
+  options.class_weights = torch::tensor({0.2f, 1.0f, 3.0f});
   torch::NoGradGuard g;
   const auto out = model->forward(in);
+  const auto loss = models::sequence_classification_loss(out.logits, in.labels, model->problem_type(), options);
   auto logp = torch::log_softmax(out.logits.to(torch::kFloat64), 1);
   double num = 0, den = 0;
   for (int64_t i = 0; i < 3; ++i) {
     const int64_t y = in.labels[i].item<int64_t>();
-    const double w = in.class_weights[y].item<double>();
+    const double w = options.class_weights[y].item<double>();
     num += -w * logp[i][y].item<double>();
     den += w;
   }
-  EXPECT_NEAR(out.loss.item<double>(), num / den, 1e-6);
-  in.class_weights = torch::ones({4});
-  EXPECT_THROW(model->forward(in), DataError);
+  EXPECT_NEAR(loss.item<double>(), num / den, 1e-6);
+  options.class_weights = torch::ones({4});
+  EXPECT_THROW(models::sequence_classification_loss(out.logits, in.labels, model->problem_type(), options), DataError);
 }
 
 TEST(ModelApi, LabelSmoothingMixesTheUniformTarget) {
@@ -83,9 +86,11 @@ TEST(ModelApi, LabelSmoothingMixesTheUniformTarget) {
   // (1 - e) * NLL + e * mean over classes of -log p (PyTorch's CrossEntropyLoss definition).
   auto model = models::load_pretrained(model_fixture("bert-tokcls"));
   auto in = golden_batch("bert-tokcls");
-  in.label_smoothing = 0.1;
+  models::LossOptions options;
+  options.label_smoothing = 0.1;
   torch::NoGradGuard g;
   const auto out = model->forward(in);
+  const auto loss = models::token_classification_loss(out.logits, in.labels, options);
   auto logp = torch::log_softmax(out.logits.to(torch::kFloat64), -1).reshape({-1, 5});
   auto labels = in.labels.reshape({-1});
   double nll = 0, uniform = 0;
@@ -97,7 +102,7 @@ TEST(ModelApi, LabelSmoothingMixesTheUniformTarget) {
     uniform += -logp[i].mean().item<double>();
     ++n;
   }
-  EXPECT_NEAR(out.loss.item<double>(), 0.9 * nll / n + 0.1 * uniform / n, 1e-6);
+  EXPECT_NEAR(loss.item<double>(), 0.9 * nll / n + 0.1 * uniform / n, 1e-6);
 }
 
 TEST(ModelApi, InputsAreChecked) {

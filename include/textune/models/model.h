@@ -43,10 +43,6 @@ struct ModelInputs {
   torch::Tensor labels;           ///< optional: when defined, `loss` is computed
   torch::Tensor start_positions;  ///< QA, optional
   torch::Tensor end_positions;    ///< QA, optional
-  /// Optional per-class weights (C) for single-label cross-entropy (class weights).
-  torch::Tensor class_weights;
-  /// Label smoothing factor for cross-entropy (transformers' label_smoothing_factor).
-  double label_smoothing = 0.0;
   bool output_hidden_states = false;
 };
 

@@ -156,6 +156,8 @@ class TextClassificationTask : public Task {
   std::unique_ptr<Predictor> predictor(const Examples& examples, const Features& features) const override;
   std::vector<std::string> metric_names() const override;
   std::string main_metric() const override;
+  /// The confusion matrix (single-label) as PNG: at `base` itself when it ends with ".png", else at
+  /// base + "confusion_matrix.png" (base a prefix: "DIR/" or "OUT_").
   std::vector<std::string> write_plots(const EvalReport& report, const std::string& base) const override;
   /// TEI's classification answer: [{"label", "score"}, ...] sorted by score, highest first (stable);
   /// raw_scores: the logits instead of the probabilities.
@@ -175,19 +177,21 @@ class TextClassificationTask : public Task {
   /// The labels in id order (the model's once bound; the training file's after the first labelled read).
   const std::vector<std::string>& labels() const;
   double threshold() const { return threshold_; }
-  const std::optional<std::string>& pos_label() const { return pos_label_; }
+  /// pos_label as given, else the one textune_data.json recorded (restore_files).
+  std::optional<std::string> pos_label() const { return pos_label_ ? pos_label_ : saved_pos_label_; }
   /// The data options read() uses before textune_data.json's defaults are applied.
   const data::DataOptions& data_options() const { return data_; }
 
  private:
   data::DataOptions effective_options(bool labelled) const;
   void check_pairs(bool has_pairs) const;
+  void pos_label_notes(const data::LabelMap* map) const;
 
   core::ProblemType problem_type_;
   data::DataOptions data_;
   double threshold_ = 0.5;
   std::optional<std::string> pos_label_;
-  bool pos_label_from_file_ = false;  // pos_label_ came from textune_data.json, not from the caller
+  std::optional<std::string> saved_pos_label_;  // textune_data.json's, the default of pos_label_
   // textune_data.json of the bound model directory (restore_files), if any.
   std::optional<core::Json> saved_data_;
   std::string saved_data_path_, model_dir_;

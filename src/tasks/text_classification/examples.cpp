@@ -49,9 +49,7 @@ std::shared_ptr<Examples> TextClassificationTask::read(const std::string& path, 
   // Labelled files after the first (evaluation) get its ids (the model's once bound); regression has none.
   const data::LabelMap* map =
       labelled && label_map_ && problem_type_ != core::ProblemType::kRegression ? &*label_map_ : nullptr;
-  if (labelled && bound_ && pos_label_ && problem_type_ == core::ProblemType::kSingleLabel && map && map->size() != 2)
-    spdlog::warn("--pos_label {} is ignored: f1, precision and recall are macro averages for {} labels", *pos_label_,
-                 map->size());
+  if (labelled && bound_) pos_label_notes(map);
   data::Dataset ds = data::load_dataset(path, o, map);
   if (labelled && !label_map_ && problem_type_ != core::ProblemType::kRegression) label_map_ = ds.label_map;
   if (!labelled) check_pairs(ds.has_pairs());
@@ -106,6 +104,14 @@ std::shared_ptr<Examples> TextClassificationTask::from_inputs(const std::vector<
   ds.report.num_rows = ds.report.num_examples = ds.size();
   check_pairs(with_pair != 0);
   return std::make_shared<ClassificationExamples>(std::move(ds), false);
+}
+
+// Evaluation: where pos_label comes from, and when it does not apply (given for more than two labels).
+void TextClassificationTask::pos_label_notes(const data::LabelMap* map) const {
+  if (!pos_label_ && saved_pos_label_) spdlog::info("--pos_label {} from {}", *saved_pos_label_, saved_data_path_);
+  if (pos_label_ && problem_type_ == core::ProblemType::kSingleLabel && map && map->size() != 2)
+    spdlog::warn("--pos_label {} is ignored: f1, precision and recall are macro averages for {} labels", *pos_label_,
+                 map->size());
 }
 
 // A pair model given single texts: transformers' pipeline runs it silently; we run it too (the user

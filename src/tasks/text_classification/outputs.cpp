@@ -105,7 +105,7 @@ EvalReport ClassificationEvaluator::finish() {
 }
 
 std::unique_ptr<Evaluator> TextClassificationTask::evaluator(const Examples& examples, const Features& features) const {
-  return std::make_unique<ClassificationEvaluator>(classification_dataset(examples), features, threshold_, pos_label_);
+  return std::make_unique<ClassificationEvaluator>(classification_dataset(examples), features, threshold_, pos_label());
 }
 
 std::unique_ptr<Predictor> TextClassificationTask::predictor(const Examples& examples, const Features& features) const {
@@ -118,7 +118,8 @@ std::vector<std::string> TextClassificationTask::write_plots(const EvalReport& r
   if (!r.contains("confusion_matrix") || !r.contains("per_class")) return {};
   std::vector<std::string> names;
   for (auto it = r["per_class"].begin(); it != r["per_class"].end(); ++it) names.push_back(it.key());
-  const std::string path = base + "confusion_matrix.png";
+  const bool png = base.size() >= 4 && base.compare(base.size() - 4, 4, ".png") == 0;
+  const std::string path = png ? base : base + "confusion_matrix.png";
   eval::plot_confusion_matrix(path, r["confusion_matrix"].get<std::vector<std::vector<int64_t>>>(), names);
   return {path};
 }

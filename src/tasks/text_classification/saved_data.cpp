@@ -132,11 +132,7 @@ void TextClassificationTask::restore_files(const std::string& dir) {
                                                         : "a string",
                                   v.type_name()));
   }
-  if (!pos_label_ && j.contains("pos_label")) {
-    pos_label_ = j["pos_label"].get<std::string>();
-    pos_label_from_file_ = true;
-    spdlog::info("--pos_label {} from {}", *pos_label_, path);
-  }
+  if (j.contains("pos_label")) saved_pos_label_ = j["pos_label"].get<std::string>();
   saved_data_ = std::move(j);
   saved_data_path_ = path;
 }
