@@ -41,6 +41,9 @@ class ClassificationExamples : public Examples {
   const data::ValidationReport& report() const override { return dataset_.report; }
   /// data::example_to_json: {"text", "text_pair" (pairs), "label" (when labelled)}.
   core::Json example_json(size_t i) const override;
+  /// The columns used, the rows read and skipped, and the label distribution (counts per label, or
+  /// min/mean/max for regression) — src/tasks/text_classification/summary.cpp.
+  std::vector<std::string> summary() const override;
 
   const data::Dataset& dataset() const { return dataset_; }
   data::Dataset& mutable_dataset() { return dataset_; }
@@ -139,6 +142,8 @@ class TextClassificationTask : public Task {
   void configure_data(const data::DataOptions& options) override;
   std::shared_ptr<Examples> read(const std::string& path, bool labelled) const override;
   std::shared_ptr<Examples> from_inputs(const std::vector<core::Json>& inputs) const override;
+  /// Labels when a label column is given, the problem type is regression, or the file has one.
+  std::shared_ptr<Examples> preview(const std::string& path) const override;
   Features featurize(const Examples& examples, const tokenizers::Tokenizer& tokenizer,
                      const FeatureOptions& options) const override;
   Batch collate(const Examples& examples, const Features& features, const std::vector<size_t>& rows,
@@ -159,6 +164,8 @@ class TextClassificationTask : public Task {
   /// The confusion matrix (single-label) as PNG: at `base` itself when it ends with ".png", else at
   /// base + "confusion_matrix.png" (base a prefix: "DIR/" or "OUT_").
   std::vector<std::string> write_plots(const EvalReport& report, const std::string& base) const override;
+  /// {"confusion_matrix.png"}.
+  std::vector<std::string> plot_names() const override { return {"confusion_matrix.png"}; }
   /// TEI's classification answer: [{"label", "score"}, ...] sorted by score, highest first (stable);
   /// raw_scores: the logits instead of the probabilities.
   /// @throws ResponseError "score is NaN", "the model returned no scores", "the model returned N
