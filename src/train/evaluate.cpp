@@ -42,6 +42,11 @@ PredictResult predict(const TaskModel& m, std::shared_ptr<tasks::Examples> examp
   r.max_length = m.max_length;
   const tasks::Features features = featurize(m, *r.examples, false);
   r.num_truncated = features.num_truncated;
+  if (!options.truncate)
+    for (size_t f = 0; f < features.truncated.size(); ++f)
+      if (features.truncated[f])
+        throw DataError(fmt::format("input {} is longer than {} tokens (truncation is off)",
+                                    features.example_index[f] + 1, m.max_length));
   std::unique_ptr<tasks::Predictor> predictor = m.task->predictor(*r.examples, features);
   infer(m, *r.examples, features, options, *predictor);
   r.records = predictor->finish();

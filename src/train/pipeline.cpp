@@ -1,18 +1,16 @@
 // The high-level Pipeline on the task interface: a fine-tuned model, its task (the directory's
-// textune_task.json, else the task of the model's head) and its tokenizer. Inputs go through the
-// task (from_inputs, featurize), the one inference loop (train::run_inference) and the task's
-// predictor, as transformers' pipelines split preprocess / _forward / postprocess.
+// textune_task.json, else the task of the model's head) and its tokenizer (train::load_task_model).
+// Inputs go through the task (from_inputs, featurize), the one inference loop (train::run_inference)
+// and the task's predictor (train::predict, as `textune predict`), as transformers' pipelines split
+// preprocess / _forward / postprocess.
 #include "textune/pipeline.h"
 
 #include <fmt/format.h>
 
-#include "textune/core/device.h"
 #include "textune/core/error.h"
 #include "textune/models/model.h"
-#include "textune/tasks/registry.h"
 #include "textune/tasks/task.h"
-#include "textune/tokenizers/tokenizer.h"
-#include "textune/train/inference.h"
+#include "textune/train/evaluate.h"
 
 namespace textune {
 namespace {
@@ -38,18 +36,14 @@ Prediction to_prediction(const core::Json& r) {
 
 class TaskPipeline final : public Pipeline {
  public:
-  TaskPipeline(const std::string& dir, const PipelineOptions& options) : options_(options) {
-    models::LoadOptions lo;
-    lo.device = core::parse_device(options.device);
-    device_ = lo.device;
-    model_ = models::load_pretrained(dir, lo);
-    task_ = tasks::task_for_model(dir, model_->task());
-    task_->bind_model(model_);
-    model_->eval();
-    tokenizer_ = tokenizers::Tokenizer::from_dir(dir);
-    labels_ = model_->id2label();
-    problem_type_ = models::problem_type_name(model_->problem_type());
-    max_length_ = tasks::resolve_max_length(model_, *tokenizer_, options.max_length);
+  TaskPipeline(const std::string& dir, const PipelineOptions& options) {
+    options_.device = options.device;
+    options_.batch_size = options.batch_size;
+    options_.max_length = options.max_length;
+    options_.truncate = options.truncate;
+    model_ = train::load_task_model(dir, options_);
+    labels_ = model_.model->id2label();
+    problem_type_ = models::problem_type_name(model_.model->problem_type());
   }
 
   std::vector<Prediction> predict(const std::vector<std::string>& texts) const override {
@@ -72,58 +66,39 @@ class TaskPipeline final : public Pipeline {
   }
 
   const std::vector<std::string>& labels() const override { return labels_; }
-  size_t max_length() const override { return max_length_; }
+  size_t max_length() const override { return model_.max_length; }
   std::string problem_type() const override { return problem_type_; }
-  std::string task() const override { return task_->name(); }
+  std::string task() const override { return model_.task->name(); }
 
   std::vector<core::Json> predict_records(const std::vector<core::Json>& inputs) const override {
     if (inputs.empty()) return {};
-    const std::shared_ptr<tasks::Examples> examples = task_->from_inputs(inputs);
-    tasks::FeatureOptions fo;
-    fo.max_length = max_length_;
-    fo.training = false;
-    const tasks::Features features = task_->featurize(*examples, *tokenizer_, fo);
-    if (!options_.truncate)
-      for (size_t f = 0; f < features.truncated.size(); ++f)
-        if (features.truncated[f])
-          throw DataError(fmt::format("input {} is longer than {} tokens (truncation is off)",
-                                      features.example_index[f] + 1, max_length_));
-    std::unique_ptr<tasks::Predictor> predictor = task_->predictor(*examples, features);
-    train::InferenceOptions io;
-    io.batch_size = options_.batch_size;
-    io.collate.pad_token_id = tokenizer_->pad_token_id().value_or(0);
-    train::run_inference(model_, *task_, *examples, features, io, {predictor.get()});
-    return predictor->finish();
+    return train::predict(model_, model_.task->from_inputs(inputs), options_).records;
   }
 
   core::Json response(const core::Json& record, bool raw_scores) const override {
     tasks::ResponseOptions ro;
     ro.raw_scores = raw_scores;
-    return task_->response(record, ro);
+    return model_.task->response(record, ro);
   }
 
-  core::Json info() const override { return task_->info(); }
+  core::Json info() const override { return model_.task->info(); }
 
  private:
   std::vector<Prediction> predictions(const std::vector<core::Json>& inputs) const {
-    if (task_->name() != kTextClassification)
+    if (model_.task->name() != kTextClassification)
       throw UsageError(
           fmt::format("Pipeline::predict gives the predictions of a text classifier; this model's task is "
                       "{}: use predict_records",
-                      task_->name()));
+                      model_.task->name()));
     std::vector<Prediction> out;
     for (const auto& r : predict_records(inputs)) out.push_back(to_prediction(r));
     return out;
   }
 
-  PipelineOptions options_;
-  models::PreTrainedModel model_ = nullptr;
-  std::unique_ptr<tasks::Task> task_;
-  std::shared_ptr<const tokenizers::Tokenizer> tokenizer_;
+  train::EvaluateOptions options_;
+  train::TaskModel model_;
   std::vector<std::string> labels_;
   std::string problem_type_;
-  size_t max_length_ = 512;
-  torch::Device device_{torch::kCPU};
 };
 
 }  // namespace

@@ -26,6 +26,9 @@ struct EvaluateOptions {
   size_t batch_size = 32;            ///< per_device_eval_batch_size: features per forward pass
   std::optional<size_t> max_length;  ///< tokens per feature; default: tasks::resolve_max_length's
   std::string device = "cpu";        ///< "cpu", "cuda", "cuda:1" (core::parse_device)
+  /// false: an example longer than max_length is a textune::DataError ("input N is longer than M
+  /// tokens (truncation is off)") instead of being cut.
+  bool truncate = true;
   /// The file-reading options given by the caller (Task::configure_data); those left at their
   /// defaults come from the model directory's saved task options (the training run's columns...).
   data::DataOptions data;
@@ -88,8 +91,8 @@ struct PredictResult {
 };
 
 /// The records of a loaded model for `examples` (read by or given to model.task): featurize, the
-/// inference loop into Task::predictor.
-/// @throws textune::DataError as Task::featurize.
+/// inference loop into Task::predictor. Thread-safe (the C++ Pipeline calls it from many threads).
+/// @throws textune::DataError as Task::featurize, and for a too-long example when truncate is false.
 PredictResult predict(const TaskModel& model, std::shared_ptr<tasks::Examples> examples,
                       const EvaluateOptions& options);
 
