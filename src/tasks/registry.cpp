@@ -70,6 +70,17 @@ std::string names_list(const Registry& r) {
   return out;
 }
 
+// The aliases of every task that has some: "; TASK is also A, B" per task, in registration order.
+std::string aliases_list(const Registry& r) {
+  std::string out;
+  for (const auto& e : r.entries) {
+    if (e.aliases.empty()) continue;
+    out += "; " + e.name + " is also";
+    for (size_t i = 0; i < e.aliases.size(); ++i) out += (i ? ", " : " ") + e.aliases[i];
+  }
+  return out;
+}
+
 const char* kind_name(models::TaskKind kind) {
   switch (kind) {
     case models::TaskKind::kBase:
@@ -105,7 +116,7 @@ std::unique_ptr<Task> create_task(const std::string& name) {
         factory = e.factory;
         break;
       }
-    if (!factory) throw UsageError("unknown task \"" + name + "\" (tasks: " + names_list(r) + ")");
+    if (!factory) throw UsageError("unknown task \"" + name + "\" (tasks: " + names_list(r) + aliases_list(r) + ")");
   }
   return factory(name);
 }

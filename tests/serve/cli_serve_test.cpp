@@ -134,6 +134,16 @@ TEST_F(ServeCli, AnswersAgreeWithPipelinePredictCommandAndExample) {
     EXPECT_NEAR(std::stod(score), direct[i].score, 1e-6);
     EXPECT_EQ(text, kTexts[i]);
   }
+  // A model directory that does not exist: one line naming it, exit code 1 (a data error), no abort.
+  const std::string missing = out / "no-such-model";
+  const int status = std::system((std::string(TEXTUNE_BINARY_DIR) + "/example_classify " + shell_quote(missing) +
+                                  " hello 2> " + shell_quote(out / "stderr"))
+                                     .c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string err = read_text(out / "stderr");
+  EXPECT_NE(err.find(missing), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 
   // /tokenize with the bert-base-uncased vocabulary: Hugging Face's ids for "Hello world!"
   // (fixtures/tokenizers/bert-base-uncased/golden_single.jsonl, first row).

@@ -106,6 +106,14 @@ TEST_F(PipelineRecords, ClassifierRecordsAreSoftmaxOfTheLogitsAndAnswerAsTei) {
   EXPECT_EQ(info["labels"], Json(labels)) << info.dump();
   EXPECT_EQ(info["problem_type"], "single_label_classification") << info.dump();
   EXPECT_TRUE(pipeline->predict_records({}).empty());
+  // Whitespace-only and empty texts are predicted, as before the tasks layer (serve answered them
+  // 200): an empty text is [CLS] [SEP], whose prediction is defined.
+  const auto blank = pipeline->predict(std::vector<std::string>{"   ", ""});
+  ASSERT_EQ(blank.size(), 2u);
+  EXPECT_EQ(blank[0].scores.size(), labels.size());
+  EXPECT_EQ(blank[0].logits, blank[1].logits);  // BERT drops the whitespace: both are [CLS] [SEP]
+  const auto blank_pair = pipeline->predict(std::vector<std::pair<std::string, std::string>>{{"a", ""}});
+  EXPECT_EQ(blank_pair[0].scores.size(), labels.size());
 }
 
 TEST_F(PipelineRecords, TooLongInputIsNamedWhenTruncationIsOff) {

@@ -105,6 +105,10 @@ TEST(TaskRegistry, UnknownNamesListTheTasksAndDuplicatesAreRefused) {
   const std::string err = error_of([] { tasks::create_task("sentiment"); });
   EXPECT_TRUE(contains(err, "unknown task \"sentiment\"")) << err;
   EXPECT_TRUE(contains(err, "text-classification")) << err;
+  // the spellings --task accepts are listed too (data::parse_task's names before the tasks layer)
+  EXPECT_TRUE(contains(err, "text-classification is also classification, single_label_classification")) << err;
+  EXPECT_TRUE(contains(err, "multi-label")) << err;
+  EXPECT_TRUE(contains(err, "regression")) << err;
   EXPECT_THROW(tasks::create_task("sentiment"), UsageError);
   auto factory = [](const std::string&) { return std::make_unique<tasks::TextClassificationTask>(); };
   EXPECT_THROW(tasks::register_task("text-classification", {}, models::TaskKind::kSequenceClassification, factory),
@@ -311,11 +315,12 @@ TEST(TextClassificationTask, PredictionsAreSoftmaxOrSigmoidAndTheAnswerIsSortedB
 
 TEST(TextClassificationTask, InputsAreCheckedAsPredictChecksThem) {
   auto task = tasks::create_task("text-classification");
-  EXPECT_EQ(error_of([&] {
-              task->from_inputs({core::Json("ok"), core::Json("  ")});
-            }),
-            "text 2 of 2 is empty (only whitespace)");
-  EXPECT_EQ(error_of([&] { task->from_inputs({core::Json("")}); }), "text 1 of 1 is empty");
+  // Empty and whitespace-only texts are taken as given, as the Pipeline and serve always took them
+  // (transformers' pipeline too); `textune predict` refuses them before the model loads.
+  auto blank = task->from_inputs({core::Json("ok"), core::Json("  "), core::Json("")});
+  ASSERT_EQ(blank->size(), 3u);
+  EXPECT_EQ(blank->example_json(1), core::Json({{"text", "  "}}));
+  EXPECT_EQ(blank->example_json(2), core::Json({{"text", ""}}));
   EXPECT_THROW(task->from_inputs({core::Json(3)}), DataError);
   EXPECT_THROW(task->from_inputs({core::Json({{"text", "a"}, {"label", "x"}})}), DataError);
   auto pairs = task->from_inputs({core::Json({{"text", "a"}, {"text_pair", "b"}})});
@@ -372,4 +377,36 @@ TEST(TextClassificationTask, TrainingStateAndLossRoundTrip) {
   write_text(outdir + "/textune_data.json", R"({"text_column": 3})");
   const std::string err = error_of([&] { tasks::task_for_model(outdir, models::TaskKind::kSequenceClassification); });
   EXPECT_TRUE(contains(err, "textune_data.json: key \"text_column\": expected a string")) << err;
+}
+
+TEST(TextClassificationTask, ThresholdIsSavedWithTheModelAndRestoredAsItsDefault) {
+  auto trained = tasks::create_task("multi-label");
+  core::OptionTable table(trained->name());
+  trained->declare_options(table);
+  table.update_from_json(core::Json{{"threshold", 0.3}}, "--threshold");
+  EXPECT_EQ(trained->saved_options(), core::Json({{"threshold", 0.3}}));
+
+  auto later = tasks::create_task("multi-label");
+  later->restore_options(trained->saved_options(), "m/textune_task.json");
+  auto* tc = dynamic_cast<tasks::TextClassificationTask*>(later.get());
+  ASSERT_NE(tc, nullptr);
+  EXPECT_EQ(tc->threshold(), 0.3);
+
+  const std::string unknown = error_of([&] {
+    later->restore_options(core::Json{{"treshold", 0.2}}, "m/textune_task.json");
+  });
+  EXPECT_TRUE(contains(unknown, "m/textune_task.json: unknown option \"treshold\"")) << unknown;
+  const std::string range = error_of([&] {
+    later->restore_options(core::Json{{"threshold", 1.5}}, "m/textune_task.json");
+  });
+  EXPECT_TRUE(contains(range, "\"threshold\" must be a number from 0 to 1")) << range;
+  EXPECT_THROW(later->restore_options(core::Json{{"threshold", "abc"}}, "m/textune_task.json"), DataError);
+
+  // a probability threshold outside [0, 1] is a usage error when it is used
+  core::OptionTable t2(later->name());
+  later->declare_options(t2);
+  t2.update_from_json(core::Json{{"threshold", 1.5}}, "--threshold");
+  auto examples = later->from_inputs({core::Json("a")});
+  tasks::Features none;
+  EXPECT_THROW(later->evaluator(*examples, none), UsageError);
 }

@@ -126,9 +126,14 @@ class TextClassificationTask : public Task {
   /// "threshold" (multi-label: the probability at which a label is predicted, 0.5) and "pos_label"
   /// (two labels: the positive class of f1/precision/recall; a label name or an id).
   void declare_options(core::OptionTable& table) override;
-  /// {} : the task's state is textune_data.json (save_files), which eval and predict read back
-  /// (restore_files), as before textune_task.json existed.
-  core::Json saved_options() const override { return core::Json::object(); }
+  /// {"threshold": t}: the multi-label threshold training used, the default of eval, predict and
+  /// serve. The data options and pos_label stay in textune_data.json (save_files), which eval and
+  /// predict read back (restore_files), as before textune_task.json existed.
+  core::Json saved_options() const override;
+  /// Takes "threshold" of saved_options() (a number in [0, 1]) as the default; options given by the
+  /// caller are applied afterwards and win.
+  /// @throws textune::DataError naming `source` for another key or a bad value.
+  void restore_options(const core::Json& saved, const std::string& source) override;
   /// Writes textune_data.json (the data options given to training, the columns used, the problem
   /// type, pos_label) and label_names.txt (a copy of the label-names file, when one was given).
   void save_files(const std::string& dir) const override;

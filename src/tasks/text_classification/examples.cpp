@@ -88,12 +88,9 @@ std::shared_ptr<Examples> TextClassificationTask::from_inputs(const std::vector<
   if (with_pair != 0 && with_pair != inputs.size())
     throw DataError(fmt::format("{} of {} inputs have a text_pair: give a pair for every input or for none", with_pair,
                                 inputs.size()));
-  // the data loader's rule (and serve's 400): a text must not be empty or only whitespace
-  for (const auto* list : {&texts, &pairs})
-    for (size_t i = 0; i < list->size(); ++i)
-      if ((*list)[i].find_first_not_of(" \t\r\n\f\v") == std::string::npos)
-        throw DataError(fmt::format("{} {} of {} is empty{}", list == &texts ? "text" : "--text-pair", i + 1,
-                                    list->size(), (*list)[i].empty() ? "" : " (only whitespace)"));
+  // Texts are taken as given, empty or only whitespace included, as the Pipeline always took them
+  // (and transformers' pipeline takes them): serve answers them, and `textune predict` refuses empty
+  // texts itself, before the model loads, as the data loader does for files.
   if (with_pair) ds.text_pair_column = "text_pair";
   ds.examples.resize(texts.size());
   for (size_t i = 0; i < texts.size(); ++i) {

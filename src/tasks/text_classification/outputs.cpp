@@ -104,13 +104,24 @@ EvalReport ClassificationEvaluator::finish() {
   return r;
 }
 
+namespace {
+// A probability threshold outside [0, 1] (or NaN) would predict every label or none.
+double checked_threshold(double threshold) {
+  if (!(threshold >= 0.0 && threshold <= 1.0))
+    throw UsageError(fmt::format("--threshold {}: must be a probability from 0 to 1", threshold));
+  return threshold;
+}
+}  // namespace
+
 std::unique_ptr<Evaluator> TextClassificationTask::evaluator(const Examples& examples, const Features& features) const {
+  checked_threshold(threshold_);
   return std::make_unique<ClassificationEvaluator>(classification_dataset(examples), features, threshold_, pos_label());
 }
 
 std::unique_ptr<Predictor> TextClassificationTask::predictor(const Examples& examples, const Features& features) const {
   if (labels().empty()) throw UsageError(std::string(kTextClassification) + ": predictor before bind_model");
-  return std::make_unique<ClassificationPredictor>(features, examples.size(), labels(), problem_type_, threshold_);
+  return std::make_unique<ClassificationPredictor>(features, examples.size(), labels(), problem_type_,
+                                                   checked_threshold(threshold_));
 }
 
 std::vector<std::string> TextClassificationTask::write_plots(const EvalReport& report, const std::string& base) const {

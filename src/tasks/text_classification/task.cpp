@@ -22,6 +22,23 @@ void TextClassificationTask::declare_options(core::OptionTable& table) {
   pos.group = kTextClassification;
 }
 
+core::Json TextClassificationTask::saved_options() const {
+  return core::Json{{"threshold", threshold_}};
+}
+
+void TextClassificationTask::restore_options(const core::Json& saved, const std::string& source) {
+  if (!saved.is_object()) throw DataError(source + ": \"options\" must be an object");
+  for (auto it = saved.begin(); it != saved.end(); ++it) {
+    if (it.key() != "threshold")
+      throw DataError(fmt::format("{}: unknown option \"{}\" of {} (its options: threshold)", source, it.key(),
+                                  kTextClassification));
+    const core::Json& t = it.value();
+    if (!t.is_number() || !(t.get<double>() >= 0.0 && t.get<double>() <= 1.0))
+      throw DataError(fmt::format("{}: \"threshold\" must be a number from 0 to 1, not {}", source, t.dump()));
+    threshold_ = t.get<double>();
+  }
+}
+
 const std::vector<std::string>& TextClassificationTask::labels() const {
   static const std::vector<std::string> kNone;
   return label_map_ ? label_map_->labels() : kNone;
