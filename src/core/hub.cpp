@@ -27,6 +27,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/edit_distance.h"
 #include "core/hub_http.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
@@ -794,25 +795,6 @@ bool looks_like_path(const std::string& s) {
   if (std::count(s.begin(), s.end(), '/') > 1 || s.find('\\') != std::string::npos) return true;
   // "data/thuc" where ./data exists: a folder typo, not a Hub id.
   return s.find('/') != std::string::npos && !existing_parent(s).empty();
-}
-
-// Levenshtein distance, ASCII case folded; stops counting past `limit`.
-size_t edit_distance(const std::string& a, const std::string& b, size_t limit) {
-  if (a.size() > b.size() + limit || b.size() > a.size() + limit) return limit + 1;
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      const bool same =
-          std::tolower(static_cast<unsigned char>(a[i - 1])) == std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (same ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 // Folders in `dir` whose names are close to `name` (a prefix either way, or at most 2 edits): at

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "core/edit_distance.h"
 #include "textune/core/error.h"
 
 namespace textune::core {
@@ -10,22 +11,6 @@ namespace {
 
 bool has(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
-}
-
-// Levenshtein distance, for "did you mean" (option names are short).
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
 }
 
 }  // namespace
@@ -59,16 +44,16 @@ std::vector<std::string> OptionTable::update_from_json(const Json& json, const s
       std::string message = source + ": unknown option \"" + key + "\"";
       const OptionSpec* closest = nullptr;
       size_t best = 0;
+      const size_t limit = std::max<size_t>(2, key.size() / 4);
       for (const auto& s : specs_) {  // the closest spelling (a command-line alias names its option)
         std::vector<std::string> spellings = s.aliases;
         spellings.push_back(s.name);
         for (const auto& spelling : spellings) {
-          const size_t d = edit_distance(key, spelling);
+          const size_t d = edit_distance(key, spelling, limit);
           if (!closest || d < best) closest = &s, best = d;
         }
       }
-      if (closest && best <= std::max<size_t>(2, key.size() / 4))
-        message += " (did you mean \"" + closest->name + "\"?)";
+      if (closest && best <= limit) message += " (did you mean \"" + closest->name + "\"?)";
       throw UsageError(message);
     }
     const Json& value = it.value();
