@@ -66,6 +66,10 @@ class Pipeline {
   /// classification; `raw_scores`: the logits instead of probabilities).
   /// @throws tasks::ResponseError (a std::runtime_error) for a record the task cannot answer (a NaN score).
   virtual core::Json response(const core::Json& record, bool raw_scores) const;
+  /// Checks one input as predict_records reads it, without predicting (serve answers 422 for that
+  /// request alone instead of failing its whole batch). Default: nothing.
+  /// @throws textune::DataError naming what is wrong (an empty text, a field of the wrong type...).
+  virtual void check_input(const core::Json& input) const;
   /// What /info says of the task besides its name (tasks::Task::info: labels, problem_type...).
   virtual core::Json info() const;
 

@@ -111,6 +111,8 @@ core::Json Pipeline::response(const core::Json& record, bool raw_scores) const {
   throw UsageError("this pipeline has no task: response is not available");
 }
 
+void Pipeline::check_input(const core::Json&) const {}
+
 core::Json Pipeline::info() const {
   return core::Json::object();
 }

@@ -136,6 +136,9 @@ struct DataOptions {
   size_t max_problems = 10;
   /// How the file is read (format, header, quoting, sheet).
   ReadOptions read;
+  /// --format as given when it names a layout of token classification that is no data::Format
+  /// ("conll", "msra"; data/ner.h); empty otherwise. load_dataset refuses it (UsageError).
+  std::string layout;
 };
 
 /// A loaded dataset: examples in file order and their label map.

@@ -88,6 +88,38 @@ class Tokenizer {
                                              const std::vector<std::string>* pairs = nullptr,
                                              const EncodeOptions& options = {}) const = 0;
 
+  /// Encodes pre-split words: transformers' `is_split_into_words=True`, tokenizers'
+  /// InputSequence::PreTokenized. Each word is normalized and pre-tokenized on its own; word_ids give
+  /// the word's index; offsets are in code points relative to each word (as the Rust crate merges
+  /// the words' encodings without growing offsets). `pair_words`: the second sequence, pre-split too.
+  /// Truncation and overflow windows as encode(). Byte-level BPE (RoBERTa) needs a prefix space: use
+  /// with_prefix_space() first, as transformers needs `add_prefix_space=True`.
+  /// @throws textune::DataError for invalid UTF-8 (naming the word) or as encode();
+  ///         textune::UsageError when the tokenizer cannot encode pre-split words.
+  virtual Encoding encode_words(const std::vector<std::string>& words,
+                                const std::vector<std::string>* pair_words = nullptr,
+                                const EncodeOptions& options = {}) const;
+  /// encode_words of many sentences on all cores; results in input order.
+  virtual std::vector<Encoding> encode_words_batch(const std::vector<std::vector<std::string>>& sentences,
+                                                   const EncodeOptions& options = {}) const;
+  /// Whether the tokenizer's byte-level pre-tokenizer leaves words without a prefix space
+  /// (ByteLevel add_prefix_space false: RoBERTa, GPT-2); encode_words then merges a word with nothing
+  /// before it differently from the same word inside a text. Default: false.
+  virtual bool needs_prefix_space() const { return false; }
+  /// A copy whose ByteLevel pre-tokenizer (and post-processor) add a prefix space, as transformers'
+  /// RobertaTokenizerFast(add_prefix_space=True) rewrites tokenizer.json; itself (a copy) when
+  /// !needs_prefix_space(). @throws textune::UsageError when the tokenizer cannot do it.
+  virtual std::shared_ptr<const Tokenizer> with_prefix_space() const;
+  /// The model's continuing_subword_prefix ("##" for WordPiece; BPE's when set), if any: the
+  /// token-classification pipeline's test for "this token is a subword".
+  virtual std::optional<std::string> continuing_subword_prefix() const { return std::nullopt; }
+  /// transformers' convert_tokens_to_string: token strings (as id_to_token gives them, or any text)
+  /// through the tokenizer's decoder ("##" joined for WordPiece, bytes decoded for byte-level BPE,
+  /// cleanup as decode). Default: the tokens joined with spaces.
+  virtual std::string convert_tokens_to_string(const std::vector<std::string>& tokens) const;
+  /// The unknown token's id, if the tokenizer has one.
+  virtual std::optional<int64_t> unk_token_id() const { return std::nullopt; }
+
   /// Pads encodings in place (`tokenizers`' pad_encodings): longest or fixed length.
   virtual void pad(std::vector<Encoding>& encodings, const PaddingOptions& options) const = 0;
 
