@@ -143,8 +143,11 @@ class TokenClassificationTask : public Task {
 
   void configure_data(const data::DataOptions& options) override;
   std::shared_ptr<Examples> read(const std::string& path, bool labelled) const override;
-  /// Strings and {"text": s} are raw texts; {"tokens": [...]} pre-split words.
+  /// Strings and {"text": s} are raw texts; {"tokens": [...]} pre-split words (a list of non-empty
+  /// strings). The two kinds may not be mixed in one call. @throws textune::DataError naming the input.
   std::shared_ptr<Examples> from_inputs(const std::vector<core::Json>& inputs) const override;
+  /// The file with its tags when it has a tag column (checked against the scheme), without otherwise.
+  std::shared_ptr<Examples> preview(const std::string& path) const override;
   /// Sentences: encode_words (with_prefix_space for byte-level BPE), windows as TokenClassificationOptions::stride
   /// says; raw texts: encode with return_overflowing_tokens and the stride.
   Features featurize(const Examples& examples, const tokenizers::Tokenizer& tokenizer,
@@ -175,6 +178,13 @@ class TokenClassificationTask : public Task {
   /// {"labels": [...], "id2label", "label2id", "tag_scheme", "aggregation_strategy"}.
   core::Json info() const override;
 
+  /// Sentences: {"tokens", "tags", "scores", "entities"} (the predicted tags); raw texts: {"text", "entities"}.
+  core::Json prediction_json(const Examples& examples, size_t i, const core::Json& record) const override;
+  /// One row per example: text (the words joined by spaces for a sentence), tags (space-separated,
+  /// sentences only) and entities (their JSON list as a string).
+  std::vector<std::vector<core::Json>> prediction_table(const Examples& examples,
+                                                        const std::vector<core::Json>& records) const override;
+
   const TokenClassificationOptions& options() const { return options_; }
   /// The labels in id order (the model's once bound; the training file's after the first labelled read).
   const std::vector<std::string>& labels() const { return labels_; }
@@ -185,6 +195,14 @@ class TokenClassificationTask : public Task {
   mutable std::vector<std::string> labels_;
   mutable std::optional<data::TagScheme> scheme_;  // training's scheme
   bool bound_ = false;
+
+  data::NerReadOptions read_options(bool labelled) const;
+  // Fills examples.label_ids from the tags and labels_ (empty when unlabelled).
+  void set_label_ids(TokenClassificationExamples& examples) const;
 };
+
+/// The sentences of token-classification examples. @throws textune::UsageError for examples of another task.
+const TokenClassificationExamples& token_examples(const Examples& examples);
+TokenClassificationExamples& token_examples(Examples& examples);
 
 }  // namespace textune::tasks
