@@ -11,6 +11,7 @@
 #include "textune/core/error.h"
 #include "textune/core/problem_type.h"
 #include "textune/tasks/text_classification.h"
+#include "textune/tasks/token_classification.h"
 
 namespace textune::tasks {
 namespace {
@@ -52,6 +53,8 @@ void register_builtin_tasks(Registry& r) {
                                                                               : core::parse_problem_type(requested);
               return std::make_unique<TextClassificationTask>(type);
             });
+  add_entry(r, kTokenClassification, {"ner", "token_classification"}, models::TaskKind::kTokenClassification,
+            [](const std::string&) -> std::unique_ptr<Task> { return std::make_unique<TokenClassificationTask>(); });
 }
 
 Registry& registry() {

@@ -137,13 +137,10 @@ std::shared_ptr<Examples> TokenClassificationTask::read(const std::string& path,
   const data::NerReadOptions o = read_options(labelled);
   const bool first = labelled && labels_.empty();
   data::NerDataset ds = data::read_ner(path, o, labelled && !first ? &labels_ : nullptr);
-  if (labelled) {
-    spdlog::info("{}: tag scheme {} ({})", path, data::tag_scheme_name(ds.scheme),
-                 ds.scheme_detected ? "detected; --tag-scheme overrides it" : "given");
-    if (first) {
-      labels_ = ds.label_list;
-      scheme_ = ds.scheme;
-    }
+  // (read_ner says which scheme it found)
+  if (first) {
+    labels_ = ds.label_list;
+    scheme_ = ds.scheme;
   }
   auto examples = std::make_shared<TokenClassificationExamples>(std::move(ds), labelled);
   set_label_ids(*examples);
