@@ -18,20 +18,30 @@ namespace textune {
 
 /// Options of Pipeline::load.
 struct PipelineOptions {
-  std::string device = "cpu";            ///< "cpu", "cuda", "cuda:1"
-  size_t batch_size = 32;                ///< texts per forward pass inside predict()
-  std::optional<size_t> max_length;      ///< default: the model's maximum
-  bool truncate = true;                  ///< false: a text longer than max_length is an error
+  std::string device = "cpu";        ///< "cpu", "cuda", "cuda:1"
+  size_t batch_size = 32;            ///< texts per forward pass inside predict()
+  std::optional<size_t> max_length;  ///< default: the model's maximum
+  bool truncate = true;              ///< false: a text longer than max_length is an error
 };
 
 /// One prediction of a sequence classifier.
 struct Prediction {
-  std::string label;     ///< the top label (multi-label: the top one; see `labels`)
-  double score = 0;      ///< its probability (softmax; sigmoid for multi-label; the value for regression)
+  std::string label;  ///< the top label (multi-label: the top one; see `labels`)
+  double score = 0;   ///< its probability (softmax; sigmoid for multi-label; the value for regression)
   std::vector<std::pair<std::string, double>> scores;  ///< every label with its probability, in id order
   std::vector<float> logits;                           ///< raw scores, in id order
-  std::vector<std::string> labels;  ///< multi-label: every label whose probability >= threshold
-  bool truncated = false;           ///< the input was cut to max_length
+  std::vector<std::string> labels;                     ///< multi-label: every label whose probability >= threshold
+  bool truncated = false;                              ///< the input was cut to max_length
+};
+
+/// One entity found by a token classifier, as transformers' TokenClassificationPipeline gives it
+/// (pipelines/token_classification.py) and the Hugging Face Inference API answers it.
+struct Entity {
+  std::string entity_group;  ///< the entity type ("PER"); with aggregation "none" the token's label ("B-PER")
+  double score = 0;          ///< softmax probability (aggregated over the entity's tokens as the strategy says)
+  std::string word;          ///< the entity's text as the tokenizer decodes its tokens
+  size_t start = 0;          ///< first code point in the input text (a Python string index)
+  size_t end = 0;            ///< one past the last code point (end exclusive)
 };
 
 /// A fine-tuned model with its task and tokenizer, ready to predict.
@@ -53,6 +63,13 @@ class Pipeline {
   /// Predicts text pairs (as predict(texts)).
   virtual std::vector<Prediction> predict(const std::vector<std::pair<std::string, std::string>>& pairs) const = 0;
 
+  /// The entities of raw texts, for a token classifier ("token-classification"): one list per text,
+  /// in text order, entities by start, as the model's aggregation_strategy (textune_task.json; default
+  /// "simple") groups them. Long texts are predicted in stride windows, merged.
+  /// @throws textune::UsageError when the model's task is not token classification;
+  ///         textune::DataError for an input the task refuses.
+  virtual std::vector<std::vector<Entity>> entities(const std::vector<std::string>& texts) const;
+
   /// The task's registry name ("text-classification"; tasks/registry.h).
   virtual std::string task() const { return "text-classification"; }
   /// Predicts any task: `inputs` are strings or objects of the task's input fields ({"text",
@@ -70,6 +87,13 @@ class Pipeline {
   /// request alone instead of failing its whole batch). Default: nothing.
   /// @throws textune::DataError naming what is wrong (an empty text, a field of the wrong type...).
   virtual void check_input(const core::Json& input) const;
+  /// Whether serve reads `{"inputs": ["a", "b"]}` as a batch of two inputs and `{"inputs": {...}}` as
+  /// one input of the task's fields (the Inference API's token-classification shapes), rather than
+  /// as TEI's text pair (the default: false).
+  virtual bool list_is_batch() const { return false; }
+  /// Whether the task predicts inputs longer than max_length in windows (token classification) rather
+  /// than cutting them: serve then refuses no input for its length. Default: false.
+  virtual bool windows_long_inputs() const { return false; }
   /// What /info says of the task besides its name (tasks::Task::info: labels, problem_type...).
   virtual core::Json info() const;
 

@@ -72,7 +72,7 @@ Sequence sequence_from_array(const core::Json& a, size_t index) {
   if (a.empty() || a.size() > 2) throw bad_inputs(fmt::format("element {} has invalid length {}", index, a.size()));
   for (const auto& s : a)
     if (!s.is_string()) throw bad_inputs(fmt::format("element {} holds {}, not a string", index, json_kind(s)));
-  Sequence seq{a[0].get<std::string>(), std::nullopt};
+  Sequence seq{a[0].get<std::string>(), std::nullopt, core::Json()};
   if (a.size() == 2) seq.pair = a[1].get<std::string>();
   return seq;
 }
@@ -136,7 +136,7 @@ core::Json parse_request_json(std::string_view body, size_t max_depth, size_t ma
   }
 }
 
-PredictRequest parse_predict_request(const core::Json& body, size_t max_client_batch_size) {
+PredictRequest parse_predict_request(const core::Json& body, size_t max_client_batch_size, bool list_is_batch) {
   const core::Json& inputs = require_object_with_inputs(body);
   PredictRequest r;
   {
@@ -154,7 +154,28 @@ PredictRequest parse_predict_request(const core::Json& body, size_t max_client_b
   }
 
   if (inputs.is_string()) {
-    r.inputs.push_back({inputs.get<std::string>(), std::nullopt});
+    r.inputs.push_back({inputs.get<std::string>(), std::nullopt, core::Json()});
+  } else if (list_is_batch && inputs.is_object()) {
+    r.inputs.push_back({std::string(), std::nullopt, inputs});
+  } else if (list_is_batch && inputs.is_array() && !inputs.empty()) {
+    // The Inference API's list: every element one input (a text, an object, or TEI's [text]).
+    r.batch = true;
+    check_batch_size(inputs.size(), max_client_batch_size);
+    r.inputs.reserve(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const core::Json& e = inputs[i];
+      if (e.is_string())
+        r.inputs.push_back({e.get<std::string>(), std::nullopt, core::Json()});
+      else if (e.is_object())
+        r.inputs.push_back({std::string(), std::nullopt, e});
+      else if (e.is_array())
+        r.inputs.push_back(sequence_from_array(e, i));
+      else
+        throw unprocessable(
+            fmt::format("inputs: element {} is {}, expected a string or an object of the task's "
+                        "input fields",
+                        i, json_kind(e)));
+    }
   } else if (inputs.is_array()) {
     if (inputs.empty()) throw bad_inputs("invalid length 0");
     const core::Json& first = inputs[0];
@@ -176,7 +197,7 @@ PredictRequest parse_predict_request(const core::Json& body, size_t max_client_b
   }
 
   for (const auto& s : r.inputs)
-    if (s.text.empty() && (!s.pair || s.pair->empty()))
+    if (s.fields.is_null() && s.text.empty() && (!s.pair || s.pair->empty()))
       throw HttpError(400, ErrorType::kEmpty, "Input validation error: `inputs` cannot be empty");
   return r;
 }
@@ -204,6 +225,7 @@ TokenizeRequest parse_tokenize_request(const core::Json& body, size_t max_client
 }
 
 core::Json input_json(const Sequence& sequence) {
+  if (!sequence.fields.is_null()) return sequence.fields;
   if (!sequence.pair) return core::Json(sequence.text);
   core::Json input = core::Json::object();
   input["text"] = sequence.text;

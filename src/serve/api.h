@@ -64,14 +64,16 @@ using CancelCheck = std::function<bool()>;
 ///         "request body:LINE:COL" position.
 core::Json parse_request_json(std::string_view body, size_t max_depth = 64, size_t max_keys = 1024);
 
-/// One input of /predict: a text, or a text pair (TEI's `Sequence`).
+/// One input of /predict: a text, or a text pair (TEI's `Sequence`), or (Pipeline::list_is_batch)
+/// an object of the task's input fields, e.g. {"tokens": [...]} for pre-split words.
 struct Sequence {
   std::string text;
   std::optional<std::string> pair;
+  core::Json fields;  ///< the object given, passed to the task as is; null for a text or a pair
 };
 
 /// The task input of a sequence (tasks::Task::from_inputs): the text as a JSON string, a pair as
-/// {"text": text, "text_pair": pair}.
+/// {"text": text, "text_pair": pair}, an object as given.
 core::Json input_json(const Sequence& sequence);
 
 /// A parsed /predict body (TEI's `PredictRequest`).
@@ -84,11 +86,16 @@ struct PredictRequest {
 
 /// Validates a /predict body the way TEI deserializes `PredictInput`: `"text"`, `["text"]`,
 /// `["a", "b"]` (a pair), or a batch `[["text"], ["a", "b"], ...]`.
+/// When `list_is_batch` (Pipeline::list_is_batch: token classification), as the Hugging Face
+/// Inference API reads its `inputs`: `"text"` or an object of the task's input fields
+/// (`{"tokens": [...]}`) is one input, and an array of them `["t1", {"tokens": [...]}, ...]` is a batch
+/// (TEI's `[["text"], ...]` is still taken); objects are left for the task to check
+/// (Pipeline::check_input).
 /// @throws HttpError 422 (Validation) for a body that is not an object, a missing `inputs`, wrong
 ///         types or array depths, an empty batch, a sequence of more than two texts;
 ///         413 (Validation) for a batch above `max_client_batch_size`;
 ///         400 (Empty) for an empty text (both texts of a pair empty).
-PredictRequest parse_predict_request(const core::Json& body, size_t max_client_batch_size);
+PredictRequest parse_predict_request(const core::Json& body, size_t max_client_batch_size, bool list_is_batch = false);
 
 /// A parsed /tokenize body (TEI's `TokenizeRequest`).
 struct TokenizeRequest {

@@ -324,6 +324,8 @@ struct Server::Impl {
         tokenizer(std::move(t)),
         options(std::move(o)),
         max_length(pipeline->max_length()),
+        list_is_batch(pipeline->list_is_batch()),
+        windows(pipeline->windows_long_inputs()),
         metrics(max_length) {}
 
   void validate_options() const;
@@ -346,11 +348,32 @@ struct Server::Impl {
     set_json(res, 499, error_body("the client closed the connection", ErrorType::kValidation));
   }
   std::string route_label(const std::string& path) const;
+  /// Tokens of one input, special tokens included: a text or pair encoded, an object's "text" (and
+  /// "text_pair") or its pre-split "tokens" (encode_words); 0 for another object (the task checked it).
+  size_t count_tokens(const Sequence& s) const {
+    if (s.fields.is_null()) return tokenizer->encode(s.text, s.pair).size();
+    const core::Json& f = s.fields;
+    if (auto t = f.find("text"); t != f.end() && t->is_string()) {
+      std::optional<std::string> pair;
+      if (auto p = f.find("text_pair"); p != f.end() && p->is_string()) pair = p->get<std::string>();
+      return tokenizer->encode(t->get<std::string>(), pair).size();
+    }
+    if (auto w = f.find("tokens"); w != f.end() && w->is_array()) {
+      std::vector<std::string> words;
+      words.reserve(w->size());
+      for (const auto& x : *w)
+        if (x.is_string()) words.push_back(x.get<std::string>());
+      return tokenizer->encode_words(words).size();
+    }
+    return 0;
+  }
 
   std::shared_ptr<const Pipeline> pipeline;
   std::shared_ptr<const tokenizers::Tokenizer> tokenizer;
   ServerOptions options;
   size_t max_length;
+  bool list_is_batch;  ///< Pipeline::list_is_batch
+  bool windows;        ///< Pipeline::windows_long_inputs
   Metrics metrics;
   std::unique_ptr<BatchQueue> queue;
   HttpServer http;
@@ -480,13 +503,29 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
   try {
     if (draining) throw HttpError(503, ErrorType::kUnhealthy, "the server is shutting down");
     const core::Json body = parse_request_json(raw_body);
-    const PredictRequest request = parse_predict_request(body, options.max_client_batch_size);
+    const PredictRequest request = parse_predict_request(body, options.max_client_batch_size, list_is_batch);
     method = request.batch ? "batch" : "single";
     metrics.request_received(method);
     InFlight slot(in_flight, options.max_concurrent_requests);
 
+    // The task's own check of each input (Task::from_inputs): an input it refuses is this request's
+    // 422, and never reaches a batch, where it would fail every request batched with it.
+    std::vector<core::Json> inputs;
+    inputs.reserve(request.inputs.size());
+    for (size_t i = 0; i < request.inputs.size(); ++i) {
+      inputs.push_back(input_json(request.inputs[i]));
+      try {
+        pipeline->check_input(inputs.back());
+      } catch (const std::exception& e) {
+        throw HttpError(422, ErrorType::kValidation,
+                        request.batch ? fmt::format("Input validation error: inputs[{}]: {}", i, e.what())
+                                      : fmt::format("Input validation error: {}", e.what()));
+      }
+    }
+
     // Token counts: for batching, and to refuse over-long inputs unless truncating (TEI's
-    // `encode_input`). The pipeline itself always truncates to max_length.
+    // `encode_input`). The pipeline itself always truncates to max_length, or windows (a task that
+    // predicts long inputs in windows: nothing is refused for its length).
     const bool truncate = request.truncate.value_or(options.auto_truncate);
     const CancelCheck cancelled = client_gone_check();
     std::vector<size_t> num_tokens;
@@ -495,11 +534,11 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
       if (cancelled()) throw Cancelled();
       size_t n = 0;
       try {
-        n = tokenizer->encode(s.text, s.pair).size();
+        n = count_tokens(s);
       } catch (const std::exception& e) {
         throw HttpError(422, ErrorType::kTokenizer, std::string("tokenizer error ") + e.what());
       }
-      if (n > max_length) {
+      if (n > max_length && !windows) {  // windowed inputs count all their tokens
         if (!truncate)
           throw HttpError(
               413, ErrorType::kValidation,
@@ -511,9 +550,6 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
     }
     const double tokenization_s = seconds_since(start);
 
-    std::vector<core::Json> inputs;
-    inputs.reserve(request.inputs.size());
-    for (const Sequence& s : request.inputs) inputs.push_back(input_json(s));
     std::vector<SequenceResult> results = queue->predict(inputs, num_tokens, cancelled);
     core::Json answer = core::Json::array();
     double queue_s = 0, inference_s = 0;

@@ -17,6 +17,24 @@ namespace {
 
 /// The registry name of the task whose records predict() turns into Prediction.
 constexpr const char* kTextClassification = "text-classification";
+/// The registry name of the task whose records entities() turns into Entity
+/// (tasks/token_classification.h's kTokenClassification).
+constexpr const char* kTokenClassification = "token-classification";
+
+/// An entity of the token-classification predictor's record ({"entity_group" or, with aggregation
+/// "none", "entity"; "score", "word", "start", "end"}) as an Entity.
+Entity to_entity(const core::Json& e) {
+  Entity out;
+  if (e.contains("entity_group"))
+    out.entity_group = e["entity_group"].get<std::string>();
+  else
+    out.entity_group = e.value("entity", std::string());
+  out.score = e.value("score", 0.0);
+  out.word = e.value("word", std::string());
+  out.start = e.value("start", size_t{0});
+  out.end = e.value("end", size_t{0});
+  return out;
+}
 
 /// A record of the text-classification predictor as a Prediction.
 Prediction to_prediction(const core::Json& r) {
@@ -44,6 +62,7 @@ class TaskPipeline final : public Pipeline {
     model_ = train::load_task_model(dir, options_);
     labels_ = model_.model->id2label();
     problem_type_ = models::problem_type_name(model_.model->problem_type());
+    probe_inputs();
   }
 
   std::vector<Prediction> predict(const std::vector<std::string>& texts) const override {
@@ -83,7 +102,46 @@ class TaskPipeline final : public Pipeline {
 
   core::Json info() const override { return model_.task->info(); }
 
+  void check_input(const core::Json& input) const override { model_.task->from_inputs({input}); }
+
+  std::vector<std::vector<Entity>> entities(const std::vector<std::string>& texts) const override {
+    if (model_.task->name() != kTokenClassification)
+      throw UsageError(
+          fmt::format("Pipeline::entities gives the entities of a token classifier; this model's task is "
+                      "{}: use predict_records",
+                      model_.task->name()));
+    std::vector<core::Json> inputs(texts.begin(), texts.end());
+    std::vector<std::vector<Entity>> out;
+    out.reserve(texts.size());
+    for (const auto& r : predict_records(inputs)) {
+      std::vector<Entity> entities;
+      if (r.contains("entities"))
+        for (const auto& e : r["entities"]) entities.push_back(to_entity(e));
+      out.push_back(std::move(entities));
+    }
+    return out;
+  }
+
+  bool list_is_batch() const override { return model_.task->name() == kTokenClassification; }
+  bool windows_long_inputs() const override { return windows_long_inputs_; }
+
  private:
+  /// Whether the task predicts long inputs in windows, asked of the task itself: a text longer than
+  /// max_length gives several features, none of them marked truncated.
+  void probe_inputs() {
+    try {
+      std::string text;
+      for (size_t i = 0; i < model_.max_length + 8; ++i) text += "a ";
+      tasks::FeatureOptions fo;
+      fo.max_length = model_.max_length;
+      const tasks::Features f =
+          model_.task->featurize(*model_.task->from_inputs({core::Json(text)}), *model_.tokenizer, fo);
+      windows_long_inputs_ = f.size() > 1 && f.num_truncated == 0;
+    } catch (const std::exception&) {
+      windows_long_inputs_ = false;
+    }
+  }
+
   std::vector<Prediction> predictions(const std::vector<core::Json>& inputs) const {
     if (model_.task->name() != kTextClassification)
       throw UsageError(
@@ -99,6 +157,7 @@ class TaskPipeline final : public Pipeline {
   train::TaskModel model_;
   std::vector<std::string> labels_;
   std::string problem_type_;
+  bool windows_long_inputs_ = false;
 };
 
 }  // namespace
@@ -112,6 +171,10 @@ core::Json Pipeline::response(const core::Json& record, bool raw_scores) const {
 }
 
 void Pipeline::check_input(const core::Json&) const {}
+
+std::vector<std::vector<Entity>> Pipeline::entities(const std::vector<std::string>&) const {
+  throw UsageError("this pipeline has no task: entities is not available");
+}
 
 core::Json Pipeline::info() const {
   return core::Json::object();
