@@ -608,6 +608,8 @@ Dataset make_dataset(const Table& table, const DataOptions& options, const Label
 }
 
 Dataset load_dataset(const std::string& path, const DataOptions& options, const LabelMap* label_map) {
+  if (!options.layout.empty())
+    throw UsageError(fmt::format("--format {} is for --task token-classification", options.layout));
   return make_dataset(read_table(path, options.read), options, label_map);
 }
 

@@ -454,6 +454,25 @@ TEST(NerBadInput, BinaryFilesAndHugeLinesAreBounded) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// --format conll / msra: layouts of token classification, refused by text classification
+
+TEST(NerFormatOption, ClassificationRefusesTheNerLayouts) {
+  TempDir tmp;
+  write_text(tmp / "a.tsv", "text\tlabel\nhello\tpos\n");
+  DataOptions o;
+  o.layout = "conll";
+  EXPECT_THAT(usage_error([&] { load_dataset(tmp / "a.tsv", o); }),
+              HasSubstr("--format conll is for --task token-classification"));
+  // the command line keeps conll and msra in DataOptions::layout (exit 2, a usage error, for text classification)
+  for (const std::string f : {"conll", "msra"}) {
+    const auto r = testing::run_cli("data -i '" + tmp / "a.tsv" + "' --format " + f);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--format " + f + " is for --task token-classification"));
+  }
+  EXPECT_EQ(testing::run_cli("data -i '" + tmp / "a.tsv" + "' --format tsv").exit_code, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
 // real data
 
 std::string ner_data(const std::string& rel) {

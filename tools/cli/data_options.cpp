@@ -30,9 +30,19 @@ void add_data_options(CLI::App& app, data::DataOptions& o, DataOptionGroups grou
         ->group(group);
   }
   app.add_option_function<std::string>(
-         "--format", [&o](const std::string& s) { o.read.format = data::parse_format(s); },
-         "File format (default: from the extension; .txt reads as TSV)")
-      ->check(CLI::IsMember({"csv", "tsv", "txt", "jsonl", "json", "xlsx"}))
+         "--format",
+         [&o](const std::string& s) {
+           // conll and msra are layouts of token classification (data/ner.h), not table formats
+           if (s == "conll" || s == "msra") {
+             o.layout = s;
+             o.read.format.reset();
+           } else {
+             o.layout.clear();
+             o.read.format = data::parse_format(s);
+           }
+         },
+         "File format (default: from the extension; .txt reads as TSV); conll or msra for token classification")
+      ->check(CLI::IsMember({"csv", "tsv", "txt", "jsonl", "json", "xlsx", "conll", "msra"}))
       ->group(group);
   app.add_option("--sheet", o.read.sheet, "Excel sheet name (default: the first sheet)")->group(group);
   app.add_option_function<std::string>(
