@@ -142,6 +142,11 @@ class Model {
   /// The vocabulary string of `id`, or nullptr.
   virtual const std::string* id_to_token(uint32_t id) const = 0;
   virtual size_t vocab_size() const = 0;
+  /// The prefix marking a token that continues a word ("##" for WordPiece; BPE's
+  /// continuing_subword_prefix when set), or none.
+  virtual std::optional<std::string> continuing_subword_prefix() const { return std::nullopt; }
+  /// The id of the model's unknown token when it has one in its vocabulary, or none.
+  virtual std::optional<uint32_t> unk_id() const { return std::nullopt; }
 };
 
 /// Adds special tokens around one or two encoded sequences (`tokenizers`' PostProcessor).

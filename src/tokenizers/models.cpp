@@ -107,6 +107,8 @@ class WordPiece : public Model {
   std::optional<uint32_t> token_to_id(std::string_view token) const override { return vocab_.map.find(token); }
   const std::string* id_to_token(uint32_t id) const override { return vocab_.id_to_token(id); }
   size_t vocab_size() const override { return vocab_.map.size(); }
+  std::optional<std::string> continuing_subword_prefix() const override { return opt_.continuing_subword_prefix; }
+  std::optional<uint32_t> unk_id() const override { return unk_id_; }
 
  private:
   void push_unk(std::string_view seq, std::vector<Token>& out) const {
@@ -252,6 +254,8 @@ class Bpe : public Model {
   std::optional<uint32_t> token_to_id(std::string_view token) const override { return vocab_.map.find(token); }
   const std::string* id_to_token(uint32_t id) const override { return vocab_.id_to_token(id); }
   size_t vocab_size() const override { return vocab_.map.size(); }
+  std::optional<std::string> continuing_subword_prefix() const override { return opt_.continuing_subword_prefix; }
+  std::optional<uint32_t> unk_id() const override { return unk_id_; }
 
  private:
   static constexpr size_t kCacheCapacity = 10000;

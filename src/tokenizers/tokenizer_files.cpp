@@ -315,13 +315,18 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json_checked(const TokenizerJson
   };
   if (const TokenizerJson* n = component("normalizer"))
     c.normalizer = make_normalizer(*n, LoadContext{source + ": normalizer"});
-  if (const TokenizerJson* p = component("pre_tokenizer"))
+  c.source = source;
+  if (const TokenizerJson* p = component("pre_tokenizer")) {
     c.pre_tokenizer = make_pre_tokenizer(*p, LoadContext{source + ": pre_tokenizer"});
+    c.pre_tokenizer_json = *p;
+  }
   const TokenizerJson* m = component("model");
   if (!m) throw DataError(source + ": missing \"model\"");
   c.model = make_model(*m, LoadContext{source + ": model"});
-  if (const TokenizerJson* p = component("post_processor"))
+  if (const TokenizerJson* p = component("post_processor")) {
     c.post_processor = make_post_processor(*p, LoadContext{source + ": post_processor"});
+    c.post_processor_json = *p;
+  }
   if (const TokenizerJson* d = component("decoder")) c.decoder = make_decoder(*d, LoadContext{source + ": decoder"});
   if (const TokenizerJson* a = component("added_tokens")) {
     if (!a->is_array()) throw DataError(source + ": \"added_tokens\" must be a list");
@@ -348,6 +353,7 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json_checked(const TokenizerJson
     c.pad_type_id = static_cast<uint32_t>(json_uint_or(*p, "pad_type_id", 0, w));
   }
   if (!c.pad_token) c.pad_token = config_token(config, "pad_token");
+  c.unk_token = config_token(config, "unk_token");
   c.model_max_length = config_max_length(config);
   // transformers 5's default is false; a saved tokenizer_config.json usually says which.
   c.clean_up_tokenization_spaces = config.is_object() && config.contains("clean_up_tokenization_spaces") &&

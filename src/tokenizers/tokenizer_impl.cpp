@@ -227,6 +227,84 @@ class TokenizerImpl : public Tokenizer {
     return out;
   }
 
+  Encoding encode_words(const std::vector<std::string>& words, const std::vector<std::string>* pair_words,
+                        const EncodeOptions& options) const override {
+    for (size_t i = 0; i < words.size(); ++i) check_utf8(words[i], ("word " + std::to_string(i)).c_str());
+    if (pair_words)
+      for (size_t i = 0; i < pair_words->size(); ++i)
+        check_utf8((*pair_words)[i], ("pair word " + std::to_string(i)).c_str());
+    // The early exit of tokenizers 0.23 stops within one do_tokenize call, i.e. within one word
+    // here. A single sequence truncated to the right without overflow windows keeps at most
+    // max_length tokens, so words past them need not be tokenized at all.
+    size_t word_limit = SIZE_MAX, total_limit = SIZE_MAX;
+    if (options.truncation && options.truncation->direction == Side::kRight) {
+      if (options.truncation->early_exit) word_limit = options.truncation->max_length;
+      if (!pair_words && !options.return_overflowing_tokens) total_limit = options.truncation->max_length;
+    }
+    Encoding a = encode_word_list(words, 0, word_limit, total_limit);
+    std::optional<Encoding> b;
+    if (pair_words) b = encode_word_list(*pair_words, 1, word_limit, SIZE_MAX);
+    if (options.truncation) truncate(a, b, *options.truncation, options.add_special_tokens);
+    Encoding out = post_process(std::move(a), std::move(b), options.add_special_tokens);
+    if (!options.return_overflowing_tokens) out.overflowing.clear();
+    return out;
+  }
+
+  std::vector<Encoding> encode_words_batch(const std::vector<std::vector<std::string>>& sentences,
+                                           const EncodeOptions& options) const override {
+    std::vector<Encoding> out(sentences.size());
+    const size_t chunk = 16;
+    const size_t n_chunks = (sentences.size() + chunk - 1) / chunk;
+    parallel_for(n_chunks, [&](size_t c) {
+      const size_t end = std::min(sentences.size(), (c + 1) * chunk);
+      for (size_t i = c * chunk; i < end; ++i) {
+        try {
+          out[i] = encode_words(sentences[i], nullptr, options);
+        } catch (const DataError& e) {
+          throw DataError("sentence " + std::to_string(i) + ": " + e.what());
+        }
+      }
+    });
+    return out;
+  }
+
+  bool needs_prefix_space() const override {
+    return byte_level_without_prefix_space(c_.pre_tokenizer_json, "pretokenizers");
+  }
+
+  std::shared_ptr<const Tokenizer> with_prefix_space() const override {
+    TokenizerComponents c = c_;
+    if (needs_prefix_space()) {
+      TokenizerJson pre = c_.pre_tokenizer_json;
+      set_prefix_space(pre, "pretokenizers");
+      c.pre_tokenizer = make_pre_tokenizer(pre, LoadContext{c_.source + ": pre_tokenizer (add_prefix_space)"});
+      c.pre_tokenizer_json = std::move(pre);
+      if (!c_.post_processor_json.is_null()) {
+        TokenizerJson post = c_.post_processor_json;
+        set_prefix_space(post, "processors");
+        c.post_processor = make_post_processor(post, LoadContext{c_.source + ": post_processor (add_prefix_space)"});
+        c.post_processor_json = std::move(post);
+      }
+    }
+    return std::make_shared<TokenizerImpl>(std::move(c));
+  }
+
+  std::optional<std::string> continuing_subword_prefix() const override {
+    return c_.model->continuing_subword_prefix();
+  }
+
+  std::string convert_tokens_to_string(const std::vector<std::string>& tokens) const override {
+    if (!c_.decoder) return Tokenizer::convert_tokens_to_string(tokens);
+    return c_.decoder->decode(tokens);
+  }
+
+  std::optional<int64_t> unk_token_id() const override {
+    if (c_.unk_token)
+      if (auto id = token_to_id(*c_.unk_token)) return *id;
+    if (auto id = c_.model->unk_id()) return *id;
+    return std::nullopt;
+  }
+
   void pad(std::vector<Encoding>& encodings, const PaddingOptions& options) const override {
     if (encodings.empty()) return;
     if (!pad_id_) throw DataError("padding: this tokenizer has no pad token");
@@ -310,6 +388,57 @@ class TokenizerImpl : public Tokenizer {
       s.swap(out);
     }
     return s;
+  }
+
+  /// Whether `j` (a pre-tokenizer or post-processor object) is, or holds in its Sequence list
+  /// `list_key`, a ByteLevel component whose "add_prefix_space" is false (absent means true, as
+  /// tokenizers reads it).
+  static bool byte_level_without_prefix_space(const TokenizerJson& j, const char* list_key) {
+    if (!j.is_object() || !j.contains("type") || !j.at("type").is_string()) return false;
+    const std::string type = j.at("type").get<std::string>();
+    if (type == "ByteLevel") {
+      auto it = j.find("add_prefix_space");
+      return it != j.end() && it->is_boolean() && !it->get<bool>();
+    }
+    if (type == "Sequence" && j.contains(list_key) && j.at(list_key).is_array())
+      for (const TokenizerJson& part : j.at(list_key))
+        if (byte_level_without_prefix_space(part, list_key)) return true;
+    return false;
+  }
+
+  /// transformers' RobertaTokenizerFast(add_prefix_space=True) (tokenization_roberta_fast.py):
+  /// "add_prefix_space" set to true on the component when it has that field (ByteLevel,
+  /// RobertaProcessing), "trim_offsets" kept. Components inside a Sequence are set too
+  /// (transformers leaves those, which would leave pre-split words without their space).
+  static void set_prefix_space(TokenizerJson& j, const char* list_key) {
+    if (!j.is_object()) return;
+    if (j.contains("add_prefix_space")) j["add_prefix_space"] = true;
+    if (j.contains("type") && j.at("type") == "Sequence" && j.contains(list_key) && j.at(list_key).is_array())
+      for (TokenizerJson& part : j.at(list_key)) set_prefix_space(part, list_key);
+  }
+
+  /// Pre-split words as one sequence (tokenizers' encode_single_sequence on
+  /// InputSequence::PreTokenized): each word through added tokens, normalizer, pre-tokenizer and
+  /// model on its own, word_ids the word's index, offsets in code points of the word (merged
+  /// without growing them). `word_limit` stops within a word at that many tokens; once
+  /// `total_limit` tokens are held the remaining words are left out.
+  Encoding encode_word_list(const std::vector<std::string>& words, uint32_t type_id, size_t word_limit,
+                            size_t total_limit) const {
+    Encoding out;
+    for (size_t i = 0; i < words.size() && out.ids.size() < total_limit; ++i) {
+      Encoding w = encode_bounded(words[i], type_id, word_limit);
+      const uint32_t word = static_cast<uint32_t>(i);
+      out.ids.insert(out.ids.end(), w.ids.begin(), w.ids.end());
+      out.type_ids.insert(out.type_ids.end(), w.type_ids.begin(), w.type_ids.end());
+      for (std::string& t : w.tokens) out.tokens.push_back(std::move(t));
+      out.offsets.insert(out.offsets.end(), w.offsets.begin(), w.offsets.end());
+      out.special_tokens_mask.insert(out.special_tokens_mask.end(), w.special_tokens_mask.begin(),
+                                     w.special_tokens_mask.end());
+      out.attention_mask.insert(out.attention_mask.end(), w.attention_mask.begin(), w.attention_mask.end());
+      out.word_ids.insert(out.word_ids.end(), w.ids.size(), word);
+      out.sequence_ids.insert(out.sequence_ids.end(), w.sequence_ids.begin(), w.sequence_ids.end());
+    }
+    return out;
   }
 
   /// What encode_single saw, to tell whether a prefix of the text gave the same tokens.

@@ -16,12 +16,23 @@
 namespace textune::tokenizers {
 
 /// Everything a tokenizer is made of.
+/// Shared pointers: a tokenizer derived from another (Tokenizer::with_prefix_space) shares the
+/// components it does not change, the model above all.
 struct TokenizerComponents {
-  std::unique_ptr<Normalizer> normalizer;         ///< may be null
-  std::unique_ptr<PreTokenizer> pre_tokenizer;    ///< may be null
-  std::unique_ptr<Model> model;                   ///< required
-  std::unique_ptr<PostProcessor> post_processor;  ///< may be null
-  std::unique_ptr<Decoder> decoder;               ///< may be null (tokens joined by spaces)
+  std::shared_ptr<Normalizer> normalizer;         ///< may be null
+  std::shared_ptr<PreTokenizer> pre_tokenizer;    ///< may be null
+  std::shared_ptr<Model> model;                   ///< required
+  std::shared_ptr<PostProcessor> post_processor;  ///< may be null
+  std::shared_ptr<Decoder> decoder;               ///< may be null (tokens joined by spaces)
+  /// The tokenizer.json objects the pre-tokenizer and post-processor were built from (null when
+  /// none, or when built otherwise), and the file they came from: with_prefix_space() rebuilds
+  /// them with "add_prefix_space" set, as transformers rewrites them.
+  TokenizerJson pre_tokenizer_json;
+  TokenizerJson post_processor_json;
+  std::string source;
+  /// tokenizer_config.json / special_tokens_map.json "unk_token": unk_token_id() looks it up
+  /// (added tokens first), as transformers' unk_token_id does; else the model's unknown token.
+  std::optional<std::string> unk_token;
   std::vector<AddedToken> added_tokens;
   std::optional<std::string> pad_token;  ///< its id is looked up in the vocabulary
   std::optional<int64_t> pad_token_id;   ///< wins over pad_token's lookup

@@ -22,6 +22,7 @@ class UnigramComponent : public Model {
   std::optional<uint32_t> token_to_id(std::string_view token) const override { return model_.token_to_id(token); }
   const std::string* id_to_token(uint32_t id) const override { return model_.id_to_token(id); }
   size_t vocab_size() const override { return model_.vocab_size(); }
+  std::optional<uint32_t> unk_id() const override { return model_.unk_id(); }
 
  private:
   UnigramModel model_;
