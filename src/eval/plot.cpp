@@ -456,4 +456,114 @@ void plot_confusion_matrix(const std::string& path, const std::vector<std::vecto
   canvas.write_png(path);
 }
 
+void plot_bar_chart(const std::string& path, const std::vector<std::string>& categories,
+                    const std::vector<BarSeries>& series, const BarChartOptions& o) {
+  const size_t nc = categories.size(), ns = std::max<size_t>(series.size(), 1);
+  if (nc == 0) throw std::invalid_argument("plot: a bar chart needs at least one category");
+  double v_max = 0;
+  for (const auto& s : series) {
+    if (s.values.size() != nc)
+      throw std::invalid_argument(
+          fmt::format("plot: bar series \"{}\" has {} values for {} categories", s.name, s.values.size(), nc));
+    for (double v : s.values)
+      if (std::isfinite(v)) v_max = std::max(v_max, v);
+  }
+  const double top_value = std::isfinite(o.y_max) && o.y_max > 0 ? o.y_max : (v_max > 0 ? v_max * 1.05 : 1.0);
+
+  const double bar_w = 22, group_gap = 26;
+  const double group_w = bar_w * static_cast<double>(ns) + group_gap;
+  // category labels: rotated when wider than a group
+  double label_w = 0;
+  {
+    Canvas scratch(1, 1);
+    font(scratch.cr(), 12);
+    for (const auto& c : categories) label_w = std::max(label_w, text_width(scratch.cr(), c));
+  }
+  const bool rotate = label_w > group_w - 4;
+  const double left = 78, right = 28, top = o.title.empty() ? 24 : 52;
+  const double bottom = (rotate ? label_w * 0.75 + 24 : 34) + 10;
+  const int W = o.width > 0
+                    ? o.width
+                    : std::max(640, static_cast<int>(std::ceil(left + right + group_w * static_cast<double>(nc))));
+  const int H = std::max(o.height, static_cast<int>(top + bottom + 120));
+  Canvas canvas(W, H);
+  cairo_t* cr = canvas.cr();
+  const double px0 = left, px1 = W - right, py0 = top, py1 = H - bottom;
+  const double slot = (px1 - px0) / static_cast<double>(nc);
+  const double bw = std::min(bar_w, (slot - 8) / static_cast<double>(ns));
+  auto Y = [&](double v) { return py1 - std::clamp(v, 0.0, top_value) / top_value * (py1 - py0); };
+
+  // grid and y ticks
+  Ticks yt = nice_ticks(0, top_value);
+  cairo_set_line_width(cr, 1);
+  font(cr, 12);
+  for (double v : yt.values) {
+    if (v < -1e-12 || v > top_value * (1 + 1e-9)) continue;
+    const double y = std::round(Y(v)) + 0.5;
+    cairo_set_source_rgb(cr, 0.92, 0.92, 0.92);
+    cairo_move_to(cr, px0, y);
+    cairo_line_to(cr, px1, y);
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    cairo_move_to(cr, px0, y);
+    cairo_line_to(cr, px0 - 5, y);
+    cairo_stroke(cr);
+    text(cr, tick_label(v, yt.decimals), px0 - 8, y, 1.0, 0.5);
+  }
+
+  // bars
+  for (size_t c = 0; c < nc; ++c) {
+    const double x0 = px0 + slot * (static_cast<double>(c) + 0.5) - bw * static_cast<double>(ns) / 2;
+    for (size_t k = 0; k < series.size(); ++k) {
+      const double v = series[k].values[c];
+      if (!std::isfinite(v)) continue;
+      const double x = x0 + bw * static_cast<double>(k);
+      set_color(cr, kPalette[k % std::size(kPalette)]);
+      cairo_rectangle(cr, x + 1, Y(v), bw - 2, py1 - Y(v));
+      cairo_fill(cr);
+      if (o.show_values && bw >= 18) {
+        font(cr, 9);
+        cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
+        text(cr, fmt::format("{:.{}f}", v, o.value_decimals), x + bw / 2, Y(v) - 3, 0.5, 1.0);
+      }
+    }
+    font(cr, 12);
+    cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+    const double cx = px0 + slot * (static_cast<double>(c) + 0.5);
+    if (rotate)
+      text(cr, categories[c], cx, py1 + 8, 1.0, 0.5, -M_PI / 4);
+    else
+      text(cr, categories[c], cx, py1 + 8, 0.5, 0);
+  }
+
+  // frame, labels, title
+  cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+  cairo_set_line_width(cr, 1);
+  cairo_rectangle(cr, px0 + 0.5, py0 + 0.5, px1 - px0, py1 - py0);
+  cairo_stroke(cr);
+  font(cr, 13);
+  if (!o.y_label.empty()) text(cr, o.y_label, 18, (py0 + py1) / 2, 0.5, 0.5, -M_PI / 2);
+  if (!o.title.empty()) {
+    font(cr, 16, true);
+    text(cr, o.title, W / 2.0, 16, 0.5, 0);
+  }
+
+  // legend: a row of color swatches above the plot area, right-aligned
+  if (series.size() > 1) {
+    font(cr, 12);
+    double x = px1;
+    for (size_t k = series.size(); k-- > 0;) {
+      const double w = text_width(cr, series[k].name);
+      x -= w + 24;
+      set_color(cr, kPalette[k % std::size(kPalette)]);
+      cairo_rectangle(cr, x, py0 - 16, 12, 12);
+      cairo_fill(cr);
+      cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+      text(cr, series[k].name, x + 16, py0 - 10, 0, 0.5);
+      x -= 10;
+    }
+  }
+  canvas.write_png(path);
+}
+
 }  // namespace textune::eval

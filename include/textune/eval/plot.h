@@ -1,9 +1,11 @@
-// PNG plots drawn with cairo: training curves (loss and an evaluation metric against steps) and a
-// confusion-matrix heatmap, for the output directory of `textune train` and `textune eval`.
+// PNG plots drawn with cairo: training curves (loss and an evaluation metric against steps), a
+// confusion-matrix heatmap and grouped bar charts (per-type scores), for the output directory of `textune train` and
+// `textune eval`.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -56,5 +58,32 @@ struct ConfusionMatrixOptions {
 /// @throws textune::DataError when the file cannot be written.
 void plot_confusion_matrix(const std::string& path, const std::vector<std::vector<int64_t>>& matrix,
                            const std::vector<std::string>& labels, const ConfusionMatrixOptions& options = {});
+
+/// One group member of a bar chart: a value per category.
+struct BarSeries {
+  std::string name;            ///< shown in the legend
+  std::vector<double> values;  ///< one per category; NaN draws no bar
+};
+
+/// Options of plot_bar_chart.
+struct BarChartOptions {
+  std::string title;
+  std::string y_label;
+  /// The top of the y axis; NaN: the largest value padded by 5% (matplotlib's margin). The bottom is 0.
+  double y_max = std::numeric_limits<double>::quiet_NaN();
+  bool show_values = true;  ///< print each value above its bar (with `value_decimals` decimals) when it fits
+  int value_decimals = 2;
+  int width = 0;  ///< pixels; 0: from the number of bars (at least 640)
+  int height = 480;
+};
+
+/// Draws a grouped bar chart: one group per category along x, in each group one bar per series
+/// (tab10 colors in series order), y from 0 (values below 0 are drawn at 0), "nice" ticks, a grid, a
+/// legend when there are several series, and a title; writes it as PNG (atomically).
+/// @throws std::invalid_argument when a series has another number of values than there are categories,
+///         or there is no category.
+/// @throws textune::DataError when the file cannot be written.
+void plot_bar_chart(const std::string& path, const std::vector<std::string>& categories,
+                    const std::vector<BarSeries>& series, const BarChartOptions& options = {});
 
 }  // namespace textune::eval
