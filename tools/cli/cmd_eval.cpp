@@ -61,6 +61,9 @@ int run_eval(EvalCliOptions& o) {
   o.eval.task_options = o.task_options.given();
   const train::EvaluateResult result = train::evaluate_model(dir, o.data_file, o.eval);
   const core::Json& report = result.report.report;
+  // a task's text report (token classification: seqeval's classification_report) goes to standard error
+  if (report.contains("report_text") && report["report_text"].is_string())
+    std::cerr << report["report_text"].get<std::string>() << "\n";
   std::cout << report.dump(2) << "\n";
   if (!o.output.empty()) core::write_json_file(o.output, report);
   // The plots go where they were asked for (--plot), or beside the --output report; never unasked

@@ -148,10 +148,18 @@ std::shared_ptr<Examples> TokenClassificationTask::read(const std::string& path,
 }
 
 std::shared_ptr<Examples> TokenClassificationTask::preview(const std::string& path) const {
-  data::NerReadOptions o = read_options(false);
-  data::NerDataset ds = data::read_ner(path, o, nullptr);
-  const bool labelled = ds.labelled;
-  return std::make_shared<TokenClassificationExamples>(std::move(ds), labelled);
+  // With its tags when they read (and fit a scheme); else the words alone, saying why.
+  try {
+    data::NerDataset ds = data::read_ner(path, read_options(true), nullptr);
+    const bool labelled = ds.labelled;
+    return std::make_shared<TokenClassificationExamples>(std::move(ds), labelled);
+  } catch (const DataError& tagged) {
+    const bool tags_asked = options_.tag_column || !options_.tags_column.empty();
+    if (tags_asked) throw;
+    data::NerDataset ds = data::read_ner(path, read_options(false), nullptr);
+    spdlog::warn("the tags are not shown: {}", tagged.what());
+    return std::make_shared<TokenClassificationExamples>(std::move(ds), false);
+  }
 }
 
 std::shared_ptr<Examples> TokenClassificationTask::from_inputs(const std::vector<core::Json>& inputs) const {
