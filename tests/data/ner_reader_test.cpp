@@ -5,7 +5,10 @@
 #include <gmock/gmock.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <iostream>
 #include <map>
+#include <sstream>
 
 #include "support/test_support.h"
 #include "textune/core/error.h"
@@ -235,6 +238,44 @@ TEST(NerConll, WriteConllReadsBack) {
   EXPECT_EQ(d.sentences[1].tags, s[1].tags);
   s[1].tokens[0] = "a\tb";
   EXPECT_THAT(data_error([&] { write_conll(tmp / "x.conll", s); }), HasSubstr("sentence 2, token 1"));
+}
+
+// The scheme of a file is detected, kept, and --tag-scheme overrides it.
+TEST(NerConll, DetectsTheSchemeOfAFile) {
+  TempDir tmp;
+  struct Case {
+    std::string tags;
+    TagScheme scheme;
+  };
+  const std::vector<Case> cases = {
+      {"I-PER I-PER B-PER O I-LOC", TagScheme::kIOB1},  // B- only between two PER entities
+      {"B-PER I-PER O B-LOC O", TagScheme::kIOB2},
+      {"I-PER E-PER I-PER O I-LOC", TagScheme::kIOE1},  // E- only before another PER; LOC ends with I-
+      {"I-PER E-PER O E-LOC O", TagScheme::kIOE2},
+      {"B-PER E-PER O S-LOC O", TagScheme::kIOBES},
+      {"B-PER L-PER O U-LOC O", TagScheme::kBILOU},
+  };
+  for (const auto& c : cases) {
+    std::string text;
+    std::vector<std::string> tags;
+    std::istringstream in(c.tags);
+    for (std::string t; in >> t;) {
+      tags.push_back(t);
+      text += "w" + std::to_string(tags.size()) + " " + t + "\n";
+    }
+    const auto d = read(tmp / "s.conll", text);
+    EXPECT_EQ(d.scheme, c.scheme) << c.tags;
+    EXPECT_TRUE(d.scheme_detected);
+    EXPECT_EQ(d.sentences[0].tags, tags);
+  }
+  NerReadOptions o;
+  o.tag_scheme = TagScheme::kIOB1;
+  const auto d = read(tmp / "given.conll", "a B-PER\nb I-PER\n", o);
+  EXPECT_EQ(d.scheme, TagScheme::kIOB1);
+  EXPECT_FALSE(d.scheme_detected);
+  // prefixes of two schemes (S- and L-): checked against the one most tags fit, the others named
+  EXPECT_THAT(data_error([&] { read(tmp / "mixed.conll", "a B-PER\nb L-PER\nc U-LOC\nd S-LOC\n"); }),
+              HasSubstr(": line 4: tag \"S-LOC\" is not a tag of BILOU"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -470,6 +511,25 @@ TEST(NerFormatOption, ClassificationRefusesTheNerLayouts) {
     EXPECT_THAT(r.err, HasSubstr("--format " + f + " is for --task token-classification"));
   }
   EXPECT_EQ(testing::run_cli("data -i '" + tmp / "a.tsv" + "' --format tsv").exit_code, 0);
+}
+
+// Run by hand on a big file (not in the suite): TEXTUNE_NER_HUGE_FILE=/tmp/huge.conll, e.g. a 1 GiB line
+//   head -c 1073741824 /dev/zero | tr '\\0' x > /tmp/huge.conll
+// is one problem, with memory about the file's size (/usr/bin/time -v for the peak).
+TEST(NerBadInput, HugeFileFromTheEnvironment) {
+  const char* path = std::getenv("TEXTUNE_NER_HUGE_FILE");
+  if (!path) GTEST_SKIP() << "set TEXTUNE_NER_HUGE_FILE to a big file";
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string m;
+  try {
+    read_ner(path);
+  } catch (const Error& e) {
+    m = e.what();
+  }
+  std::cout << "[ timing   ] " << std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()
+            << " s: " << m << "\n";
+  EXPECT_THAT(m, HasSubstr(path));
+  EXPECT_LT(m.size(), 2000u);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -70,9 +70,10 @@ struct NerReadOptions {
   std::string format;
   /// CoNLL: the 0-based column that holds the tag (default: the last one); the token is column 0.
   std::optional<size_t> tag_column;
-  /// JSON/JSONL/MSRA/xlsx: the column of the tokens (default: "tokens", else "text_a", else "text",
-  /// else "words", else the first column) and of the tags (default "ner_tags", else "tags",
-  /// else "label", else "labels", else the second column).
+  /// JSON/JSONL/MSRA/xlsx: the column of the tokens (default: DataOptions::text_column, else
+  /// "tokens", else "text_a", else "text", else "words", else the first column) and of the tags
+  /// (default: DataOptions::label_column, else "ner_tags", else "tags", else "label", else
+  /// "labels", else the other column of a two-column file). A name, or a 0-based index.
   std::string tokens_column, tags_column;
   /// The scheme the tags are in; nullopt: detected (detect_tag_scheme) and said in the log.
   std::optional<TagScheme> tag_scheme;
@@ -80,16 +81,16 @@ struct NerReadOptions {
 
 /// A read NER file.
 struct NerDataset {
-  std::string source;                    ///< the path as given
-  std::string format;                    ///< the layout read ("conll", "jsonl", "msra", ...)
+  std::string source;  ///< the path as given
+  std::string format;  ///< the layout read ("conll", "jsonl", "msra", ...)
   std::vector<TaggedSentence> sentences;
-  bool labelled = false;                 ///< every sentence has tags
-  TagScheme scheme = TagScheme::kIOB2;   ///< the scheme given, else the one detected
-  bool scheme_detected = false;          ///< the scheme came from detect_tag_scheme
+  bool labelled = false;                ///< every sentence has tags
+  TagScheme scheme = TagScheme::kIOB2;  ///< the scheme given, else the one detected
+  bool scheme_detected = false;         ///< the scheme came from detect_tag_scheme
   /// The tags of this file in first-seen order with "O" first (when present), or the `label_list`
   /// given to read_ner.
   std::vector<std::string> label_list;
-  ValidationReport report;               ///< problems, counts (rows are sentences' lines)
+  ValidationReport report;  ///< problems, counts (rows are sentences' lines)
 
   size_t size() const { return sentences.size(); }
 };
@@ -104,15 +105,37 @@ struct NerDataset {
 /// tag is the last, or NerReadOptions::tag_column), a blank line between sentences, lines starting
 /// with "-DOCSTART-" skipped, lines starting with "#" skipped as comments.
 ///
+/// CoNLL details: the file's first token line sets the separator (a tab when it holds one: fields
+/// split at each tab, so tokens may hold spaces; else runs of spaces) and the number of columns.
+/// A line of only spaces and tabs is a blank line (WNUT-17's train file separates sentences with
+/// tab-only lines). A line starting with "#" is a comment unless it reads as a token line: the
+/// file's number of columns and a tag ("O", X-TYPE with X one of B I E S L U, or a known label) in
+/// the tag column, so "#hashtag<TAB>O" is a token and "# text = ..." a comment. CRLF line ends and a
+/// UTF-8 byte order mark are read; DataOptions::read.encoding decodes other encodings (decode_text).
+/// A line over 1 MiB is a problem and is not copied: memory stays about the file's size.
+///
+/// Tokens are split at single spaces in MSRA/xlsx cells (and in a JSON string given instead of a
+/// list), as UER-py does: two spaces in a row make an empty token. Integer tags (JSON integers, and
+/// in any layout a decimal tag that is not itself a label name) are ids into
+/// DataOptions::label_names_file; the label list is then that file's names, in file order.
+///
+/// The scheme detected is logged (info); when the prefixes fit no one scheme, the tags are checked
+/// against the scheme most of them fit, with a warning.
+///
 /// `label_list`: for an evaluation file, the training labels (the model's id2label). A tag outside it
 /// is a problem naming the tag and its line. When null the list is built from this file.
 ///
-/// Problems (each names the file and the line): a line with another number of columns than the
-/// file's first; token and tag counts that differ; an empty token; a tag outside the scheme (the
-/// scheme given, or detected from the tags that fit one); an evaluation tag never seen in training;
-/// invalid UTF-8; an integer tag out of the label names' range. A problem makes the sentence
-/// invalid: with DataOptions::skip_invalid invalid sentences are dropped and counted in the report
-/// (and warned once), otherwise the report's summary is thrown.
+/// Problems (each names the file and the line; a data::Problem with row 0 and the place at the
+/// start of its message: "line 5: ...", "record 3, column "tokens", token 2: ..." for a JSON array,
+/// "row 4, ..." for xlsx, so that Problem::to_string is "FILE: line 5: ..."): a line with another
+/// number of columns than the file's first; token and tag counts that differ; an empty token; a tag
+/// outside the scheme (the scheme given, or detected from the tags that fit one); an evaluation tag
+/// never seen in training; invalid UTF-8; an integer tag out of the label names' range. A problem
+/// makes the sentence invalid: with DataOptions::skip_invalid invalid sentences are dropped and
+/// counted in the report (num_rows: sentences read, num_invalid_rows: the invalid ones,
+/// num_examples: those kept; warned once), otherwise a DataError "FILE: K invalid sentences of N:
+/// line 5: ...; ... (fix them, or pass --skip-invalid ...)" is thrown with the first
+/// DataOptions::max_problems problems (all counted).
 ///
 /// Prediction files (DataOptions::require_labels false) may have no tag column (CoNLL: one token
 /// per line); tags present are then read and ignored.
