@@ -1,8 +1,15 @@
 // serve and the C++ Pipeline for issue 12: each /predict input is checked by its task
 // (Pipeline::check_input) before it joins a batch, so that a bad input fails its own request only;
 // a token classifier answers the Inference API's entity lists; Pipeline::entities.
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <future>
+#include <map>
+#include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "classifier_model.h"
 #include "serve_support.h"
@@ -164,4 +171,248 @@ TEST_F(PipelineCheckInput, ServedClassifierAnswersGoodRequestsBesideABadOne) {
       return r ? r->status : 0;
     }));
   for (auto& s : statuses) EXPECT_EQ(s.get(), 200);
+}
+
+// ---- a token classifier served ----
+
+namespace {
+
+/// A small BERT token classifier over the real bert-base-cased vocabulary (`textune init`: 2 layers,
+/// hidden 32, 64 positions) with labels O, B-PER, I-PER, whose classifier bias is (0, 10, 0): the
+/// encoder's logits are small, so every token's label is B-PER with probability above 0.999, and
+/// the entities of a text follow from its tokens by the pipeline's definition (aggregation "simple":
+/// every B- token starts a new entity). Returns "" on success, else the error.
+std::string make_small_ner(const std::string& work_dir, const std::string& dir) {
+  const std::string base = work_dir + "/ner-base";
+  auto r = run_cli("init --arch bert --cased --vocab " + data_dir() +
+                   "/vocab/bert-base-cased/vocab.txt --layers 2 --hidden 32 --heads 2 --intermediate 64 "
+                   "--max-position 64 --output " +
+                   base);
+  if (r.exit_code != 0) return "textune init failed: " + r.err;
+  textune::models::LoadOptions lo;
+  lo.architecture = "BertForTokenClassification";
+  lo.labels = std::vector<std::string>{"O", "B-PER", "I-PER"};
+  auto model = textune::models::load_pretrained(base, lo);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->named_parameters())
+      if (p.key() == "classifier.bias") p.value().copy_(torch::tensor({0.0f, 10.0f, 0.0f}));
+  }
+  textune::core::AtomicDirectory out(dir);
+  textune::models::save_pretrained_into(model, out.staging_path());
+  textune::tokenizers::copy_tokenizer_files(base, out.staging_path());
+  out.commit();
+  return "";
+}
+
+/// An entity of the answer: {"entity_group", "score", "word", "start", "end"}.
+void expect_entity(const Json& e, const std::string& word, size_t start, size_t end) {
+  ASSERT_TRUE(e.is_object()) << e.dump();
+  EXPECT_EQ(e.size(), 5u) << e.dump();
+  EXPECT_EQ(e.at("entity_group"), "PER") << e.dump();
+  EXPECT_EQ(e.at("word"), word) << e.dump();
+  EXPECT_EQ(e.at("start"), start) << e.dump();
+  EXPECT_EQ(e.at("end"), end) << e.dump();
+  EXPECT_GT(e.at("score").get<double>(), 0.999) << e.dump();
+  EXPECT_LE(e.at("score").get<double>(), 1.0) << e.dump();
+}
+
+class NerServe : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new TempDir();
+    model_ = *tmp_ / "ner";
+    ASSERT_EQ(make_small_ner(tmp_->path(), model_), "");
+    classifier_ = *tmp_ / "classifier";
+    ASSERT_EQ(make_small_classifier(tmp_->path(), classifier_), "");
+  }
+  static void TearDownTestSuite() { delete tmp_; }
+  static TempDir* tmp_;
+  static std::string model_, classifier_;
+};
+TempDir* NerServe::tmp_ = nullptr;
+std::string NerServe::model_, NerServe::classifier_;
+
+// "— Alice went to Paris": five tokens of bert-base-cased, each its own PER entity; offsets in code
+// points ("—" is one code point, three bytes), end exclusive.
+const char* kText = "\xe2\x80\x94 Alice went to Paris";
+
+}  // namespace
+
+TEST_F(NerServe, PipelineEntitiesAreThePipelinesOnRawText) {
+  auto p = Pipeline::load(model_);
+  EXPECT_EQ(p->task(), "token-classification");
+  EXPECT_TRUE(p->list_is_batch());
+  EXPECT_TRUE(p->windows_long_inputs());
+  EXPECT_THROW(p->predict(std::vector<std::string>{"a"}), textune::UsageError);
+  const auto all = p->entities({kText, "Paris"});
+  ASSERT_EQ(all.size(), 2u);
+  const std::vector<std::tuple<std::string, size_t, size_t>> expected = {
+      {"\xe2\x80\x94", 0, 1}, {"Alice", 2, 7}, {"went", 8, 12}, {"to", 13, 15}, {"Paris", 16, 21}};
+  ASSERT_EQ(all[0].size(), expected.size());
+  for (size_t k = 0; k < expected.size(); ++k) {
+    EXPECT_EQ(all[0][k].entity_group, "PER");
+    EXPECT_EQ(all[0][k].word, std::get<0>(expected[k]));
+    EXPECT_EQ(all[0][k].start, std::get<1>(expected[k]));
+    EXPECT_EQ(all[0][k].end, std::get<2>(expected[k]));
+    EXPECT_GT(all[0][k].score, 0.999);
+  }
+  ASSERT_EQ(all[1].size(), 1u);
+  EXPECT_EQ(all[1][0].word, "Paris");
+  EXPECT_EQ(all[1][0].end, 5u);
+  // The task refuses what is not a text.
+  EXPECT_THROW(p->check_input(Json{{"tokens", 3}}), textune::DataError);
+  EXPECT_NO_THROW(p->check_input(Json{{"tokens", {"Alice", "went"}}}));
+}
+
+TEST_F(NerServe, PredictAnswersTheInferenceApisEntityLists) {
+  auto p = Pipeline::load(model_);
+  ServerOptions o;
+  o.max_client_batch_size = 4;
+  o.max_request_bytes = 1 << 20;
+  o.model_id = "small-ner";
+  RunningServer server(p, o, textune::tokenizers::Tokenizer::from_dir(model_));
+  auto cli = server.client();
+
+  // /info names the task and its labels.
+  const Json info = Json::parse(cli.Get("/info")->body);
+  EXPECT_EQ(info["task"], "token-classification");
+  EXPECT_EQ(info["labels"], Json({"O", "B-PER", "I-PER"}));
+  EXPECT_EQ(info["model_type"]["classifier"]["id2label"], Json({{"0", "O"}, {"1", "B-PER"}, {"2", "I-PER"}}));
+
+  // One text: its entity list; scores as Pipeline::entities gives them.
+  auto r = cli.Post("/predict", Json{{"inputs", kText}}.dump(), "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json one = Json::parse(r->body);
+  ASSERT_TRUE(one.is_array() && one.size() == 5u) << r->body;
+  expect_entity(one[0], "\xe2\x80\x94", 0, 1);
+  expect_entity(one[1], "Alice", 2, 7);
+  expect_entity(one[4], "Paris", 16, 21);
+  const auto direct = p->entities({kText});
+  for (size_t k = 0; k < 5; ++k) EXPECT_EQ(one[k]["score"].get<double>(), direct[0][k].score);
+
+  // A list of texts: a list of lists, in order.
+  r = cli.Post("/predict", R"({"inputs": ["Paris", "Alice went"]})", "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json two = Json::parse(r->body);
+  ASSERT_TRUE(two.is_array() && two.size() == 2u) << r->body;
+  ASSERT_EQ(two[0].size(), 1u);
+  expect_entity(two[0][0], "Paris", 0, 5);
+  ASSERT_EQ(two[1].size(), 2u);
+  expect_entity(two[1][1], "went", 6, 10);
+
+  // Pre-split words: entities over word indices (the sentence predictor's).
+  r = cli.Post("/predict", R"({"inputs": {"tokens": ["Alice", "went"]}})", "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  const Json words = Json::parse(r->body);
+  ASSERT_EQ(words.size(), 2u) << r->body;
+  expect_entity(words[0], "Alice", 0, 1);
+  expect_entity(words[1], "went", 1, 2);
+
+  // A text longer than the model's 64 positions, truncation off: predicted in windows, merged; every
+  // word gets its entity, none twice.
+  std::string long_text;
+  for (int i = 0; i < 150; ++i) long_text += i ? " Paris" : "Paris";
+  r = cli.Post("/predict", Json{{"inputs", long_text}, {"truncate", false}}.dump(), "application/json");
+  ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
+  const Json many = Json::parse(r->body);
+  ASSERT_EQ(many.size(), 150u);
+  for (size_t k = 0; k < 150; ++k) expect_entity(many[k], "Paris", 6 * k, 6 * k + 5);
+
+  // Bad inputs of the task: 422 for that request, with the task's message.
+  r = cli.Post("/predict", R"({"inputs": {"tokens": 3}})", "application/json");
+  EXPECT_EQ(r->status, 422);
+  EXPECT_NE(Json::parse(r->body)["error"].get<std::string>().find("\"tokens\" must be a non-empty list of words"),
+            std::string::npos)
+      << r->body;
+  r = cli.Post("/predict", R"({"inputs": {"text": "a", "text_pair": "b"}})", "application/json");
+  EXPECT_EQ(r->status, 422) << r->body;
+  r = cli.Post("/predict", R"({"inputs": ["a", 3]})", "application/json");
+  EXPECT_EQ(r->status, 422) << r->body;
+}
+
+TEST_F(NerServe, ConcurrentRequestsAreBatchedAndABadOneFailsAlone) {
+  auto p = Pipeline::load(model_);
+  ServerOptions o;
+  o.max_wait_ms = 300;
+  RunningServer server(p, o, textune::tokenizers::Tokenizer::from_dir(model_));
+  const std::vector<std::string> bodies = {R"({"inputs": "Alice"})", R"({"inputs": {"tokens": 3}})",
+                                           R"({"inputs": "Alice went to Paris"})", R"({"inputs": ["to", "Paris"]})",
+                                           R"({"inputs": {"tokens": ["Paris"]}})"};
+  std::vector<std::future<std::pair<int, std::string>>> answers;
+  for (const auto& b : bodies)
+    answers.push_back(std::async(std::launch::async, [&server, b] {
+      auto r = server.client().Post("/predict", b, "application/json");
+      return r ? std::make_pair(r->status, r->body) : std::make_pair(0, std::string());
+    }));
+  std::vector<std::pair<int, std::string>> got;
+  for (auto& a : answers) got.push_back(a.get());
+  EXPECT_EQ(got[1].first, 422) << got[1].second;
+  for (size_t i : {0u, 2u, 3u, 4u}) ASSERT_EQ(got[i].first, 200) << bodies[i] << ": " << got[i].second;
+  expect_entity(Json::parse(got[0].second)[0], "Alice", 0, 5);
+  EXPECT_EQ(Json::parse(got[2].second).size(), 4u);
+  expect_entity(Json::parse(got[3].second)[1][0], "Paris", 0, 5);
+  expect_entity(Json::parse(got[4].second)[0], "Paris", 0, 1);
+}
+
+// The malformed-input suite as for classification; where the Inference API's token-classification
+// shapes differ from TEI's, the request is a valid one here.
+TEST_F(NerServe, MalformedInputSuite) {
+  auto p = Pipeline::load(model_);
+  ServerOptions o;
+  o.max_client_batch_size = 4;
+  o.max_request_bytes = 1 << 20;
+  RunningServer server(p, o, textune::tokenizers::Tokenizer::from_dir(model_));
+  std::string long_text;
+  for (int i = 0; i < 100; ++i) long_text += "Paris ";
+  std::vector<BadRequest> cases = malformed_requests(long_text);
+  const std::map<std::string, int> valid_here = {
+      {"inputs object", 200},                    // {"text": "a"}: one input of the task's fields
+      {"three texts", 200},                      // a list of three texts
+      {"batch mixing arrays and strings", 200},  // [["a"], "b"]: two texts
+      {"text above max length", 200},            // windows: no text is too long
+  };
+  for (auto& c : cases)
+    if (auto it = valid_here.find(c.what); it != valid_here.end()) c.status = it->second;
+  expect_statuses(server.port(), cases);
+  // Still serving.
+  auto r = server.client().Post("/predict", R"({"inputs": "Paris"})", "application/json");
+  ASSERT_EQ(r->status, 200);
+}
+
+// The README's example program (examples/cpp/ner.cpp), built against the public headers only.
+TEST_F(NerServe, ExampleProgramPrintsTheEntities) {
+  TempDir out;
+  const std::string example = std::string(TEXTUNE_BINARY_DIR) + "/example_ner " + shell_quote(model_) + " " +
+                              shell_quote("Alice went") + " Paris > " + shell_quote(out / "stdout");
+  ASSERT_EQ(std::system(example.c_str()), 0);
+  const std::string printed = read_text(out / "stdout");
+  const auto direct = Pipeline::load(model_)->entities({"Alice went", "Paris"});
+  std::istringstream lines(printed);
+  std::string line;
+  std::vector<std::string> rows;
+  while (std::getline(lines, line)) rows.push_back(line);
+  ASSERT_EQ(rows.size(), 3u) << printed;
+  EXPECT_EQ(rows[0].substr(0, 6), "0\tPER\t");
+  EXPECT_NE(rows[0].find("\t0\t5\tAlice"), std::string::npos) << rows[0];
+  EXPECT_NE(rows[1].find("\t6\t10\twent"), std::string::npos) << rows[1];
+  EXPECT_EQ(rows[2].substr(0, 6), "1\tPER\t");
+  EXPECT_NE(rows[2].find("\t0\t5\tParis"), std::string::npos) << rows[2];
+  // The score column is the entity's score (printed with 9 digits).
+  std::istringstream first(rows[0]);
+  std::string index, group, score;
+  std::getline(first, index, '\t');
+  std::getline(first, group, '\t');
+  std::getline(first, score, '\t');
+  EXPECT_NEAR(std::stod(score), direct[0][0].score, 1e-8);
+
+  // A text classifier is not a token classifier: one line, exit code 2 (a usage error).
+  const int status = std::system((std::string(TEXTUNE_BINARY_DIR) + "/example_ner " + shell_quote(classifier_) +
+                                  " hello 2> " + shell_quote(out / "stderr"))
+                                     .c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const std::string err = read_text(out / "stderr");
+  EXPECT_NE(err.find("token classifier"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 }
