@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -105,7 +106,7 @@ class Problems {
 /// A sentence as read, before the checks.
 struct Raw {
   std::vector<std::string> tokens, tags;
-  std::vector<size_t> token_lines;  ///< CoNLL: the line of each token
+  std::vector<uint32_t> token_lines;  ///< CoNLL: the line of each token, from `line` (4 bytes a token)
   size_t line = 0;
   bool invalid = false;
 };
@@ -116,7 +117,9 @@ struct Where {
   std::string unit = "line";  ///< tables: "line" (TSV/CSV/JSONL), "record" (JSON array), "row" (xlsx)
   std::string tokens_column, tags_column;
 
-  size_t key(const Raw& s, size_t i) const { return conll && i < s.token_lines.size() ? s.token_lines[i] : s.line; }
+  size_t key(const Raw& s, size_t i) const {
+    return conll && i < s.token_lines.size() ? s.line + s.token_lines[i] : s.line;
+  }
   std::string sentence(const Raw& s) const { return fmt::format("{} {}", unit, s.line); }
   std::string token(const Raw& s, size_t i) const {
     if (conll) return fmt::format("line {}", key(s, i));
@@ -264,7 +267,7 @@ void read_conll(const std::string& text, const std::string& path, const NerReadO
       return true;
     }
     cur.tokens.emplace_back(f[0]);
-    cur.token_lines.push_back(number);
+    cur.token_lines.push_back(static_cast<uint32_t>(std::min<size_t>(number - cur.line, UINT32_MAX)));
     if (has_tags) cur.tags.emplace_back(f[*tag_col]);
     return true;
   });
@@ -590,8 +593,11 @@ NerDataset read_ner(const std::string& path, const NerReadOptions& options,
     } else {
       std::vector<std::vector<std::string>> all;
       all.reserve(raw.size());
-      for (const auto& s : raw) all.push_back(s.tags);
-      if (auto d = detect_tag_scheme(all)) {
+      for (auto& s : raw) all.push_back(std::move(s.tags));  // lent to detect_tag_scheme, not copied
+      const auto d = detect_tag_scheme(all);
+      for (size_t k = 0; k < raw.size(); ++k) raw[k].tags = std::move(all[k]);
+      all = {};
+      if (d) {
         ds.scheme = *d;
         spdlog::info("{}: tag scheme {} (detected from the tags; --tag-scheme overrides)", path,
                      tag_scheme_name(ds.scheme));
