@@ -8,7 +8,6 @@
 
 #include "features.h"
 #include "textune/core/error.h"
-#include "textune/eval/plot.h"
 #include "textune/tasks/token_classification.h"
 
 namespace textune::tasks {
@@ -267,10 +266,9 @@ std::vector<std::string> TokenClassificationTask::write_plots(const EvalReport& 
     result.per_type.push_back(s);
   }
   result.entity_confusion = r["entity_confusion"]["matrix"].get<std::vector<std::vector<int64_t>>>();
-  const std::string confusion = base + "entity_confusion_matrix.png";
-  // TODO(H5): eval::plot_seqeval (bars + confusion) once it lands; the confusion matrix alone until then.
-  eval::plot_confusion_matrix(confusion, result.entity_confusion, names);
-  return {confusion};
+  const std::string bars = base + "entity_f1.png", confusion = base + "entity_confusion_matrix.png";
+  eval::plot_seqeval(result, bars, confusion);
+  return {bars, confusion};
 }
 
 core::Json TokenClassificationTask::response(const core::Json& record, const ResponseOptions&) const {
