@@ -304,7 +304,7 @@ std::vector<std::string> split_spaces(const std::string& s) {
 }
 
 void read_records(const Table& t, const NerReadOptions& o, const std::vector<std::string>* names,
-                  const std::string& names_file, Where& where, Problems& problems, std::vector<Raw>& out,
+                  const std::string& names_said, Where& where, Problems& problems, std::vector<Raw>& out,
                   bool& has_tags, size_t& unreadable) {
   if (t.rows.empty() && t.problems.empty())
     throw DataError(fmt::format("{}: no sentences (the file has no {})", t.source,
@@ -355,8 +355,7 @@ void read_records(const Table& t, const NerReadOptions& o, const std::vector<std
                             i + 1, id));
             v.emplace_back();
           } else if (id < 0 || static_cast<size_t>(id) >= names->size()) {
-            bad(fmt::format("tag {} is {}, not an id of the {} label names of {} (0..{})", i + 1, id, names->size(),
-                            names_file, names->size() - 1));
+            bad(fmt::format("tag {} is {}, not an id of {} (0..{})", i + 1, id, names_said, names->size() - 1));
             v.emplace_back();
           } else {
             v.push_back((*names)[static_cast<size_t>(id)]);
@@ -499,6 +498,16 @@ NerDataset read_ner(const std::string& path, const NerReadOptions& options,
   std::optional<std::vector<std::string>> names;
   if (!options.data.label_names_file.empty()) names = LabelMap::from_lines_file(options.data.label_names_file).labels();
   const std::vector<std::string>* known = label_list ? label_list : (names ? &*names : nullptr);
+  // Integer tags are ids into the label names; without them, into the model's labels when none of
+  // those is itself an integer (as load_dataset does for classification).
+  const std::vector<std::string>* id_names = names ? &*names : nullptr;
+  if (!id_names && label_list && !label_list->empty() &&
+      std::none_of(label_list->begin(), label_list->end(), [](const std::string& l) { return parse_id(l); }))
+    id_names = label_list;
+  const std::string id_names_said =
+      !id_names ? ""
+      : names   ? fmt::format("the {} label names of {}", names->size(), options.data.label_names_file)
+                : fmt::format("the model's {} labels", label_list->size());
 
   std::vector<Raw> raw;
   bool has_tags = false;
@@ -530,8 +539,7 @@ NerDataset read_ner(const std::string& path, const NerReadOptions& options,
       }
       if (c == '[') where.unit = "record";
     }
-    read_records(t, options, names ? &*names : nullptr, options.data.label_names_file, where, problems, raw, has_tags,
-                 unreadable);
+    read_records(t, options, id_names, id_names_said, where, problems, raw, has_tags, unreadable);
   }
 
   // ---- tokens
@@ -573,15 +581,14 @@ NerDataset read_ner(const std::string& path, const NerReadOptions& options,
           tag.clear();
           continue;
         }
-        if (names && std::find(names->begin(), names->end(), tag) == names->end())
+        if (id_names && std::find(id_names->begin(), id_names->end(), tag) == id_names->end())
           if (auto id = parse_id(tag)) {
-            if (static_cast<size_t>(*id) < names->size()) {
-              tag = (*names)[static_cast<size_t>(*id)];
+            if (static_cast<size_t>(*id) < id_names->size()) {
+              tag = (*id_names)[static_cast<size_t>(*id)];
             } else {
               s.invalid = true;
               problems.add(where.key(s, i), where.tag(s, i),
-                           fmt::format("tag {} is not an id of the {} label names of {} (0..{})", *id, names->size(),
-                                       options.data.label_names_file, names->size() - 1));
+                           fmt::format("tag {} is not an id of {} (0..{})", *id, id_names_said, id_names->size() - 1));
               tag.clear();
             }
           }

@@ -438,6 +438,19 @@ TEST(NerBadInput, IntegerTagOutOfRange) {
       HasSubstr(tmp / "b.conll" + ": 1 invalid sentence of 1: line 2: tag 7 is not an id of the 3 label names"));
 }
 
+// Without --label-names, integer tags of an evaluation file are ids into the model's labels (none
+// of which is an integer), as load_dataset does for classification.
+TEST(NerRecords, IntegerTagsAreIdsOfTheModelsLabels) {
+  TempDir tmp;
+  const std::vector<std::string> model = {"O", "B-PER", "I-PER"};
+  const auto d =
+      read(tmp / "dev.jsonl", R"({"tokens": ["Peter", "Blackburn", "!"], "ner_tags": [1, 2, 0]})", {}, &model);
+  EXPECT_THAT(d.sentences[0].tags, ElementsAre("B-PER", "I-PER", "O"));
+  EXPECT_THAT(data_error([&] { read(tmp / "bad.jsonl", R"({"tokens": ["a"], "ner_tags": [3]})", {}, &model); }),
+              HasSubstr(tmp / "bad.jsonl" + ": 1 invalid sentence of 1: line 1, column \"ner_tags\": tag 1 is 3, not "
+                                            "an id of the model's 3 labels (0..2)"));
+}
+
 TEST(NerBadInput, EmptyFiles) {
   TempDir tmp;
   EXPECT_THAT(data_error([&] { read(tmp / "a.conll", ""); }), HasSubstr(tmp / "a.conll" + ": no sentences"));
