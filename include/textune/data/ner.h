@@ -56,7 +56,9 @@ std::optional<TagScheme> detect_tag_scheme(const std::vector<std::vector<std::st
 struct TaggedSentence {
   std::vector<std::string> tokens;  ///< the words, none empty, valid UTF-8
   std::vector<std::string> tags;    ///< one per token when labelled; empty otherwise
-  size_t line = 0;                  ///< 1-based line (row for xlsx/TSV, record for JSONL) where it starts
+  /// 1-based, where it starts: the line (CoNLL, TSV/CSV, JSONL), the record (a JSON array) or the
+  /// sheet's row (xlsx), as messages name it.
+  size_t line = 0;
 };
 
 /// How NER files are read. The generic DataOptions give the rest: read.format (xlsx, json, jsonl,
@@ -117,7 +119,8 @@ struct NerDataset {
 /// Tokens are split at single spaces in MSRA/xlsx cells (and in a JSON string given instead of a
 /// list), as UER-py does: two spaces in a row make an empty token. Integer tags (JSON integers, and
 /// in any layout a decimal tag that is not itself a label name) are ids into
-/// DataOptions::label_names_file; the label list is then that file's names, in file order.
+/// DataOptions::label_names_file (the label list is then that file's names, in file order); without
+/// it, into `label_list` when none of its labels is an integer (as load_dataset does).
 ///
 /// The scheme detected is logged (info); when the prefixes fit no one scheme, the tags are checked
 /// against the scheme most of them fit, with a warning.
