@@ -227,6 +227,7 @@ def write_conlleval(path, gold, pred, tokens=None):
 
 def make_hand():
     cases = []
+    cli = write_cli_file()
     g, p = many_types(1234)
     all_cases = HAND + [("many_types", g, p)]
     for name, gold, pred in all_cases:
@@ -235,7 +236,10 @@ def make_hand():
                       "results": all_modes(gold, pred, zero_divisions=zds, with_entities=True)})
     with open(os.path.join(HERE, "seqeval_hand.json"), "w", encoding="utf-8") as f:
         json.dump({"made_by": "tests/eval/data/seqeval_make_goldens.py (runs seqeval; see its docstring)",
-                   "cases": cases}, f, ensure_ascii=False, separators=(",", ":"))
+                   "cases": cases, "cli_file": cli}, f, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_cli_file():
     # the CLI's file: the docstring, IOB1-style, mixed-type and sentence-end cases, one after another
     gold, pred = [], []
     for name, g_, p_ in HAND:
@@ -244,7 +248,7 @@ def make_hand():
             gold += g_
             pred += p_
     write_conlleval(os.path.join(HERE, "seqeval_hand.txt"), gold, pred)
-    return gold, pred
+    return {"file": "seqeval_hand.txt", "results": all_modes(gold, pred, schemes=("IOB2", "IOB1"))}
 
 
 # ------------------------------------------------------------------------------------------------
