@@ -130,6 +130,11 @@ TEST_F(NerCli, PredictEntitiesIndexTheText) {
   EXPECT_EQ(j["entities"][0]["word"], "movie");
   EXPECT_EQ(j["entities"][1]["entity_group"], "LOC");
   EXPECT_EQ(j["entities"][1]["word"], "plot boring");
+  // raw texts from a JSONL file ({"text": ...}) as text classification reads them: the same entities
+  write_text(path("raw.jsonl"), "{\"text\": \"" + text + "\"}\n");
+  const auto f = run_cli("predict --model " + path("out") + " --input " + path("raw.jsonl"));
+  ASSERT_EQ(f.exit_code, 0) << f.err;
+  EXPECT_EQ(core::Json::parse(f.out)["entities"], j["entities"]);
 }
 
 TEST_F(NerCli, EveryWordOfALongSentenceGetsATag) {

@@ -2,12 +2,14 @@
 // inputs given in memory (raw texts, or pre-split words), and what `textune data` shows of them. See
 // include/textune/tasks/token_classification.h.
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "textune/core/error.h"
+#include "textune/data/table.h"
 #include "textune/tasks/token_classification.h"
 
 namespace textune::tasks {
@@ -133,8 +135,45 @@ void TokenClassificationTask::set_label_ids(TokenClassificationExamples& example
   }
 }
 
+namespace {
+
+/// Prediction files of raw texts: JSON/JSONL records with a string "text" (or --text-column) and no
+/// "tokens" column, as text classification reads them. Empty when the file is no such file.
+std::optional<std::vector<std::string>> raw_texts(const std::string& path, const data::NerReadOptions& o) {
+  if (!o.tokens_column.empty() || (!o.format.empty() && o.format != "json" && o.format != "jsonl")) return std::nullopt;
+  data::Format format;
+  if (o.data.read.format) {
+    format = *o.data.read.format;
+  } else {
+    const std::string ext = std::filesystem::path(path).extension().string();
+    if (ext != ".json" && ext != ".jsonl" && ext != ".ndjson") return std::nullopt;
+    format = ext == ".json" ? data::Format::kJson : data::Format::kJsonl;
+  }
+  if (format != data::Format::kJson && format != data::Format::kJsonl) return std::nullopt;
+  data::ReadOptions ro = o.data.read;
+  ro.format = format;
+  const data::Table t = data::read_table(path, ro);
+  const std::string column = o.data.text_column.empty() ? "text" : o.data.text_column;
+  const auto text = t.column_index(column);
+  if (!text || t.column_index("tokens")) return std::nullopt;
+  std::vector<std::string> texts;
+  for (size_t r = 0; r < t.rows.size(); ++r) {
+    const core::Json& cell = t.rows[r][*text];
+    if (!cell.is_string()) return std::nullopt;  // a list of words: read as pre-split
+    texts.push_back(cell.get<std::string>());
+  }
+  if (!t.problems.empty())
+    throw DataError(fmt::format("{}: {} records could not be read; the first: {}", path, t.problems.size(),
+                                t.problems.front().to_string()));
+  return texts;
+}
+
+}  // namespace
+
 std::shared_ptr<Examples> TokenClassificationTask::read(const std::string& path, bool labelled) const {
   const data::NerReadOptions o = read_options(labelled);
+  if (!labelled)
+    if (auto texts = raw_texts(path, o)) return std::make_shared<TokenClassificationExamples>(std::move(*texts), path);
   const bool first = labelled && labels_.empty();
   data::NerDataset ds = data::read_ner(path, o, labelled && !first ? &labels_ : nullptr);
   // (read_ner says which scheme it found)

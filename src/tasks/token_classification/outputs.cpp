@@ -265,6 +265,17 @@ std::vector<std::string> TokenClassificationTask::write_plots(const EvalReport& 
     }
     result.per_type.push_back(s);
   }
+  result.micro.precision = r.value("overall_precision", 0.0);
+  result.micro.recall = r.value("overall_recall", 0.0);
+  result.micro.f1 = r.value("overall_f1", 0.0);
+  result.accuracy = r.value("overall_accuracy", 0.0);
+  for (auto [key, scores] : {std::pair{"macro_avg", &result.macro}, std::pair{"weighted_avg", &result.weighted}})
+    if (r.contains(key) && r[key].is_object()) {
+      scores->precision = r[key].value("precision", 0.0);
+      scores->recall = r[key].value("recall", 0.0);
+      scores->f1 = r[key].value("f1", 0.0);
+      scores->support = r[key].value("number", int64_t{0});
+    }
   result.entity_confusion = r["entity_confusion"]["matrix"].get<std::vector<std::vector<int64_t>>>();
   const std::string bars = base + "entity_f1.png", confusion = base + "entity_confusion_matrix.png";
   eval::plot_seqeval(result, bars, confusion);
