@@ -12,10 +12,12 @@
 #include <map>
 #include <numeric>
 #include <sstream>
+#include <stdexcept>
 
 #include "support/test_support.h"
 #include "textune/core/error.h"
 #include "textune/core/json.h"
+#include "textune/eval/plot.h"
 #include "textune/eval/seqeval.h"
 
 namespace textune::eval {
@@ -384,6 +386,21 @@ TEST(Seqeval, PlotsDecodeAndBarsHaveTheF1Heights) {
   ASSERT_EQ(heights.size(), 3u);
   EXPECT_NEAR(heights[1] / heights[0], 0.5, 0.02);
   EXPECT_NEAR(heights[2] / heights[0], 2.0 / 3.0, 0.02);
+}
+
+TEST(Seqeval, PlotsOfNoEntityAndBarChartArguments) {
+  // all "O": no type; the bars show only "overall", the confusion matrix is "O" alone
+  const SeqevalResult r = seqeval({{"O", "O"}}, {{"O", "O"}});
+  ASSERT_TRUE(r.types.empty());
+  EXPECT_TRUE(std::isnan(r.macro.f1));  // numpy's mean of nothing
+  EXPECT_TRUE(seqeval_json(r)["macro_avg"]["f1"].is_null());
+  testing::TempDir tmp;
+  plot_seqeval(r, tmp / "bars.png", tmp / "confusion.png");
+  EXPECT_GT(read_png(tmp / "bars.png").width, 0);
+  EXPECT_GT(read_png(tmp / "confusion.png").width, 0);
+  EXPECT_THROW(plot_bar_chart(tmp / "x.png", {}, {}), std::invalid_argument);
+  EXPECT_THROW(plot_bar_chart(tmp / "x.png", {"a", "b"}, {{"f1", {0.5}}}), std::invalid_argument);
+  EXPECT_THROW(plot_seqeval(r, tmp / "bars.png/under-a-file.png", tmp / "c.png"), DataError);
 }
 
 TEST(Seqeval, ZMaxDifferenceFromSeqeval) {
