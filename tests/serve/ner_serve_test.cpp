@@ -12,6 +12,7 @@
 #include <tuple>
 
 #include "classifier_model.h"
+#include "serve/api.h"
 #include "serve_support.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
@@ -415,4 +416,51 @@ TEST_F(NerServe, ExampleProgramPrintsTheEntities) {
   const std::string err = read_text(out / "stderr");
   EXPECT_NE(err.find("token classifier"), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+// A Chinese NER model trained by `textune train --task ner` on 200 MSRA sentences (a few steps; the
+// entities are a weak model's): served, every entity's start/end are code points of the text (Python
+// string indices) and its word is the text between them (the decoder joins CJK tokens with spaces,
+// as transformers' convert_tokens_to_string does).
+TEST(NerServeMsra, EntitiesOfATrainedChineseModelIndexTheTextInCodePoints) {
+  TempDir tmp;
+  auto r = run_cli("init --arch bert --vocab " + data_dir() +
+                   "/vocab/bert-base-chinese/vocab.txt --layers 2 --hidden 64 --heads 2 --intermediate 128 "
+                   "--max-position 128 --output " +
+                   (tmp / "base"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::istringstream train(read_text(data_dir() + "/ner/msra/train_sample_uer_testdata.tsv"));
+  std::string line, head;
+  for (int i = 0; i < 201 && std::getline(train, line); ++i) head += line + "\n";
+  write_text(tmp / "train.tsv", head);
+  r = run_cli("train --task ner --format msra --model " + (tmp / "base") + " --train " + (tmp / "train.tsv") +
+              " --max_steps 30 --output " + (tmp / "model"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  const std::string text = "相比之下，青岛海牛队和广州松日队的雨中之战虽然也是0∶0，但乏善可陈。";
+  auto p = Pipeline::load(tmp / "model");
+  ServerOptions o;
+  RunningServer server(p, o, textune::tokenizers::Tokenizer::from_dir(tmp / "model"));
+  auto res = server.client().Post("/predict", Json{{"inputs", text}}.dump(), "application/json");
+  ASSERT_EQ(res->status, 200) << res->body;
+  const Json entities = Json::parse(res->body);
+  ASSERT_FALSE(entities.empty()) << res->body;
+  auto no_spaces = [](std::string s) {
+    s.erase(std::remove(s.begin(), s.end(), ' '), s.end());
+    return s;
+  };
+  const auto direct = p->entities({text});
+  ASSERT_EQ(direct[0].size(), entities.size());
+  size_t previous_end = 0;
+  for (size_t k = 0; k < entities.size(); ++k) {
+    const Json& e = entities[k];
+    const size_t start = e["start"], end = e["end"];
+    ASSERT_LT(start, end) << e.dump();
+    ASSERT_LE(end, 35u) << e.dump();  // the text has 35 code points
+    EXPECT_GE(start, previous_end) << e.dump();
+    previous_end = end;
+    EXPECT_EQ(no_spaces(e["word"]), textune::serve::utf8_slice(text, start, end)) << e.dump();
+    EXPECT_EQ(e["entity_group"], direct[0][k].entity_group);
+    EXPECT_EQ(e["score"].get<double>(), direct[0][k].score);
+  }
 }
