@@ -149,6 +149,11 @@ TEST_F(NerCli, EveryWordOfALongSentenceGetsATag) {
   ASSERT_EQ(j["tags"].size(), 50u);
   for (size_t i = 0; i < 50; ++i) EXPECT_EQ(j["tags"][i], i % 5 == 0 ? "B-ORG" : "O") << i;
   EXPECT_EQ(j["entities"].size(), 10u);
+  // --output X.conll: word TAB predicted tag, as `textune score` and conlleval read them
+  const auto c = run_cli("predict --model " + path("out") + " --max_length 12 --input " + path("long.conll") +
+                         " --output " + path("long.pred.conll"));
+  ASSERT_EQ(c.exit_code, 0) << c.err;
+  EXPECT_EQ(read_text(path("long.pred.conll")), lng);
   // evaluation windows too: the memorised tags everywhere
   const auto e = run_cli("eval --model " + path("out") + " --max_length 12 --data " + path("long.conll"));
   ASSERT_EQ(e.exit_code, 0) << e.err;

@@ -36,6 +36,23 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+/// `--output X.conll`: the words and their predicted tags, one `word<TAB>tag` line each and a blank line
+/// between sentences (as conlleval and `textune score` read them), from the records' "tokens" and "tags".
+/// @throws textune::UsageError when the predictions have no tags per word (raw texts).
+std::string predictions_conll(const train::PredictResult& result) {
+  std::string out;
+  for (size_t i = 0; i < result.records.size(); ++i) {
+    const core::Json j = result.task->prediction_json(*result.examples, i, result.records[i]);
+    if (!j.contains("tokens") || !j.contains("tags") || !j["tokens"].is_array() || !j["tags"].is_array() ||
+        j["tokens"].size() != j["tags"].size())
+      throw UsageError("--output .conll needs pre-split words with a tag each (a CoNLL or JSON tokens file)");
+    if (i) out += "\n";
+    for (size_t k = 0; k < j["tokens"].size(); ++k)
+      out += j["tokens"][k].get<std::string>() + "\t" + j["tags"][k].get<std::string>() + "\n";
+  }
+  return out;
+}
+
 int run_predict(const PredictCliOptions& o) {
   if (o.input.empty() == o.texts.empty()) throw UsageError("give either --input FILE or texts as arguments");
   // every option, path and text is checked before the model loads
@@ -91,8 +108,9 @@ int run_predict(const PredictCliOptions& o) {
     examples = model.task->from_inputs(inputs);
   }
   const train::PredictResult result = train::predict(model, examples, eo);
-  const std::string out =
-      ends_with(o.output, ".csv") ? train::predictions_csv(result) : train::predictions_jsonl(result);
+  const std::string out = ends_with(o.output, ".csv")     ? train::predictions_csv(result)
+                          : ends_with(o.output, ".conll") ? predictions_conll(result)
+                                                          : train::predictions_jsonl(result);
   if (o.output.empty())
     std::cout << out;
   else
@@ -105,7 +123,7 @@ int run_predict(const PredictCliOptions& o) {
 }
 
 const CommandRegistrar kRegistrar(
-    "predict", "Predict labels and probabilities with a fine-tuned classifier (JSON lines or CSV)",
+    "predict", "Predict with a fine-tuned model: labels and probabilities, or entities (JSON lines, CSV, CoNLL)",
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<PredictCliOptions>();
       add_model_options(app, o->model, true, "Fine-tuned model");
@@ -116,7 +134,9 @@ const CommandRegistrar kRegistrar(
       verbatim_texts(app.add_option("--text-pair,--text_pair", o->text_pairs,
                                     "The second text of a pair, once per TEXT, in order (a model trained with "
                                     "--text-pair-column; with --input give --text-pair-column instead)"));
-      app.add_option("--output", o->output, "Write predictions here: .jsonl (default format) or .csv");
+      app.add_option("--output", o->output,
+                     "Write predictions here: .jsonl (default format), .csv, or .conll (pre-split words: word TAB "
+                     "predicted tag)");
       app.add_option("--per_device_eval_batch_size,--batch-size,--batch_size", o->batch_size)
           ->capture_default_str()
           ->check(at_least(1));
