@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <sstream>
@@ -379,6 +380,28 @@ TEST_F(NerServe, MalformedInputSuite) {
   // Still serving.
   auto r = server.client().Post("/predict", R"({"inputs": "Paris"})", "application/json");
   ASSERT_EQ(r->status, 200);
+}
+
+// aggregation_strategy "none" (saved in textune_task.json): one entity per token, named by its label
+// ("entity" in the pipeline's answer, entity_group in Entity).
+TEST_F(NerServe, EntitiesWithoutAggregationCarryTheTokensLabel) {
+  TempDir tmp;
+  const std::string dir = tmp / "none";
+  std::filesystem::copy(model_, dir, std::filesystem::copy_options::recursive);
+  write_text(dir + "/textune_task.json",
+             R"({"task": "token-classification", "options": {"aggregation_strategy": "none"}})");
+  auto p = Pipeline::load(dir);
+  const auto e = p->entities({"Alice went"});
+  ASSERT_EQ(e.size(), 1u);
+  ASSERT_EQ(e[0].size(), 2u);
+  EXPECT_EQ(e[0][0].entity_group, "B-PER");
+  EXPECT_EQ(e[0][0].word, "Alice");
+  EXPECT_EQ(e[0][0].start, 0u);
+  EXPECT_EQ(e[0][0].end, 5u);
+  EXPECT_EQ(e[0][1].entity_group, "B-PER");
+  EXPECT_EQ(e[0][1].word, "went");
+  EXPECT_EQ(e[0][1].start, 6u);
+  EXPECT_GT(e[0][1].score, 0.999);
 }
 
 // The README's example program (examples/cpp/ner.cpp), built against the public headers only.
