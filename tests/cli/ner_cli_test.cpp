@@ -3,11 +3,13 @@
 // the text; every word of a sentence longer than max_length gets a tag), and the exit codes of bad
 // input (usage 2, data 1, naming the file and line).
 #include <filesystem>
+#include <map>
 #include <random>
 #include <sstream>
 
 #include "../train/tiny_setup.h"
 #include "support/test_support.h"
+#include "textune/core/checkpoint.h"
 #include "textune/core/json.h"
 
 using namespace textune;
@@ -196,4 +198,33 @@ TEST_F(NerCli, BadInputExitCodes) {
   r = run_cli("predict --model " + path("out") + " --input " + path("words.jsonl"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(core::Json::parse(r.out)["tags"], (std::vector<std::string>{"O", "B-ORG"}));
+}
+
+// An interrupted NER run continues from its checkpoint bit for bit (windows and label_all_tokens on,
+// so the resumed run re-featurizes the same windows and labels).
+TEST_F(NerCli, ResumeContinuesExactly) {
+  ASSERT_EQ(train_result_->exit_code, 0);
+  const std::string out = path("resume");
+  const std::string cmd = "train --task ner --model " + path("tiny") + " --train_file " + path("train.conll") +
+                          " --output " + out +
+                          " --max_steps 6 --save_strategy steps --save_steps 3 --per_device_train_batch_size 4"
+                          " --learning_rate 1e-3 --max_length 6 --stride 1 --label_all_tokens --disable_tqdm";
+  auto weights = [&] {
+    auto w = core::CheckpointWeights::open(out);
+    std::map<std::string, torch::Tensor> m;
+    for (const auto& n : w.names()) m[n] = w.get(n).clone();
+    return m;
+  };
+  auto full = run_cli(cmd);
+  ASSERT_EQ(full.exit_code, 0) << full.err;
+  const auto w6 = weights();
+  auto resumed = run_cli(cmd + " --resume " + out + "/checkpoint-3");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(core::Json::parse(resumed.out)["global_step"], 6);
+  const auto w = weights();
+  ASSERT_EQ(w.size(), w6.size());
+  for (const auto& [name, t] : w6) EXPECT_TRUE(torch::equal(t, w.at(name))) << name;
+  const auto task = core::read_json_file(out + "/textune_task.json");
+  EXPECT_EQ(task["options"]["stride"], 1);
+  EXPECT_EQ(task["options"]["label_all_tokens"], true);
 }
