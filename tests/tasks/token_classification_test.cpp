@@ -13,6 +13,7 @@
 #include "textune/core/error.h"
 #include "textune/tasks/registry.h"
 #include "textune/tasks/token_classification.h"
+#include "train/tiny_setup.h"
 
 using namespace textune;
 using textune::testing::TempDir;
@@ -308,4 +309,38 @@ TEST(TokenClassificationTask, SavedOptionsRoundTripUnknownOnesRefused) {
   EXPECT_EQ(b.options().tag_scheme, "IOBES");
   EXPECT_THROW(b.restore_options({{"nope", 1}}, "textune_task.json"), DataError);
   EXPECT_THROW(b.restore_options({{"aggregation_strategy", "mean"}}, "textune_task.json"), DataError);
+}
+
+// prepare_model keeps a checkpoint's head when its labels are the training file's set in another
+// order: the task takes the checkpoint's order and renumbers the examples' label ids to it (as text
+// classification does), and the head's weights are the checkpoint's.
+TEST(TokenClassificationTask, CheckpointHeadWithTheSameLabelsIsKeptAndRenumbered) {
+  TempDir tmp;
+  const std::string base = tmp / "base", tuned = tmp / "tuned";
+  textune::testing::write_tiny_bert(base, 0.0);
+  // first seen: B-LOC I-LOC O B-PER -> "O" first: O B-LOC I-LOC B-PER
+  write_text(tmp / "a.conll", "New\tB-LOC\nYork\tI-LOC\nis\tO\nMary\tB-PER\n");
+  tasks::TokenClassificationTask a;
+  auto a_ex = a.read(tmp / "a.conll", true);
+  tasks::ModelSetup setup;
+  setup.model_dir = base;
+  models::PreTrainedModel m = a.prepare_model(setup, *a_ex, nullptr);
+  ASSERT_EQ(a.labels(), (std::vector<std::string>{"O", "B-LOC", "I-LOC", "B-PER"}));
+  models::save_pretrained(m, tuned);
+  torch::Tensor head;
+  for (auto& p : m->named_parameters(true))
+    if (p.key() == "classifier.weight") head = p.value().clone();
+  ASSERT_TRUE(head.defined());
+  // the same tags first seen in another order: O B-PER B-LOC I-LOC
+  write_text(tmp / "b.conll", "is\tO\nMary\tB-PER\nin\tO\nNew\tB-LOC\nYork\tI-LOC\n");
+  tasks::TokenClassificationTask b;
+  auto b_ex = b.read(tmp / "b.conll", true);
+  EXPECT_EQ(b.labels(), (std::vector<std::string>{"O", "B-PER", "B-LOC", "I-LOC"}));
+  setup.model_dir = tuned;
+  models::PreTrainedModel mb = b.prepare_model(setup, *b_ex, nullptr);
+  EXPECT_EQ(b.labels(), (std::vector<std::string>{"O", "B-LOC", "I-LOC", "B-PER"}));
+  // is/O=0 Mary/B-PER=3 in/O=0 New/B-LOC=1 York/I-LOC=2 in the checkpoint's numbering
+  EXPECT_EQ(tasks::token_examples(*b_ex).label_ids.at(0), (std::vector<int64_t>{0, 3, 0, 1, 2}));
+  for (auto& p : mb->named_parameters(true))
+    if (p.key() == "classifier.weight") EXPECT_TRUE(torch::equal(p.value(), head));
 }
