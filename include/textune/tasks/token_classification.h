@@ -165,8 +165,12 @@ class TokenClassificationTask : public Task {
   /// the most context): scalars {"precision", "recall", "f1", "accuracy"} (run_ner.py's
   /// compute_metrics); report: seqeval_json plus "report_text" and "entity_confusion".
   std::unique_ptr<Evaluator> evaluator(const Examples& examples, const Features& features) const override;
-  /// Sentences: {"tokens", "tags", "entities"}; raw texts: {"entities": [...]} as the pipeline's
-  /// aggregation_strategy gives them.
+  /// Sentences: {"tags", "scores", "entities"}: each word's tag and its probability (from its first
+  /// subtoken, in the window where it has the most context; "O" and 0 for a word no token stands for),
+  /// and seqeval's chunks of the tags as {"entity_group", "score" (the words' mean), "word" (the words
+  /// joined by spaces), "start", "end"} with start/end WORD indices (end exclusive). Raw texts:
+  /// {"entities": [...]} as the pipeline's aggregation_strategy gives them (start/end code points),
+  /// windows merged. The tokenizer given to featurize must outlive the predictor (raw texts).
   std::unique_ptr<Predictor> predictor(const Examples& examples, const Features& features) const override;
   std::vector<std::string> metric_names() const override { return {"precision", "recall", "f1", "accuracy"}; }
   std::string main_metric() const override { return "f1"; }
