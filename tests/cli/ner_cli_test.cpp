@@ -137,6 +137,21 @@ TEST_F(NerCli, PredictEntitiesIndexTheText) {
   const auto f = run_cli("predict --model " + path("out") + " --input " + path("raw.jsonl"));
   ASSERT_EQ(f.exit_code, 0) << f.err;
   EXPECT_EQ(core::Json::parse(f.out)["entities"], j["entities"]);
+  // a text longer than max_length: windows, their entities merged (sorted, none overlapping, none twice)
+  std::string lng = text;
+  for (int i = 0; i < 5; ++i) lng += " " + text;
+  const auto w = run_cli("predict --model " + path("out") + " --max_length 10 '" + lng + "'");
+  ASSERT_EQ(w.exit_code, 0) << w.err;
+  const auto entities = core::Json::parse(w.out)["entities"];
+  EXPECT_EQ(entities.size(), 12u) << w.out;
+  size_t previous_end = 0;
+  for (const auto& e : entities) {
+    const size_t start = e["start"].get<size_t>(), end = e["end"].get<size_t>();
+    EXPECT_GE(start, previous_end) << w.out;
+    ASSERT_LE(end, lng.size());
+    EXPECT_EQ(lng.substr(start, end - start), e["word"].get<std::string>());
+    previous_end = end;
+  }
 }
 
 TEST_F(NerCli, EveryWordOfALongSentenceGetsATag) {
