@@ -563,6 +563,12 @@ std::pair<std::vector<std::vector<std::string>>, std::vector<std::vector<std::st
   std::vector<size_t> l;
   if (lines) lines->clear();
   size_t columns = 0, columns_line = 0, line_no = 0, tagged = 0;
+  // a two-column file is `gold predicted`; a word in the gold column while every predicted value
+  // looks like a tag means a `token tag` file (no predictions): refused, naming that line
+  size_t word_line = 0;
+  std::string word;
+  bool predicted_tags = true;
+  auto taglike = [](const std::string& t) { return t == "O" || t.find('-') != std::string::npos; };
   auto flush = [&] {
     if (!g.empty()) {
       gold.push_back(std::move(g));
@@ -618,8 +624,18 @@ std::pair<std::vector<std::vector<std::string>>, std::vector<std::vector<std::st
     p.push_back(fields[fields.size() - 1]);
     l.push_back(line_no);
     ++tagged;
+    if (columns == 2) {
+      predicted_tags = predicted_tags && taglike(p.back());
+      if (!word_line && !taglike(g.back())) word_line = line_no, word = g.back();
+    }
   }
   flush();
+  if (columns == 2 && word_line && predicted_tags)
+    throw DataError(
+        fmt::format("{}:{}: 2 columns, and \"{}\" in the gold column is no tag: expected `token gold predicted` "
+                    "(the gold and the predicted tag the last two columns); is this a `token tag` file without "
+                    "predictions?",
+                    path, word_line, word));
   if (tagged == 0)
     throw DataError(
         fmt::format("{}: no tagged line (expected `token gold predicted` per line, a blank line between "

@@ -90,7 +90,9 @@ std::string seqeval_report_text(const SeqevalResult& result, int digits = 4);
 /// line of every tag (same shape).
 /// @throws textune::DataError naming the file and line for a first line with fewer than 2 columns,
 ///         a line with another number of columns than the first (conlleval's rule), invalid UTF-8
-///         (naming the byte), a file with no tagged line, or a file that cannot be read.
+///         (naming the byte), a file with no tagged line, a file that cannot be read, or a
+///         two-column file whose gold column holds a word (neither "O" nor a tag with a "-") while
+///         every predicted value is such a tag: a `token tag` file, with no predictions.
 std::pair<std::vector<std::vector<std::string>>, std::vector<std::vector<std::string>>> read_conlleval_file(
     const std::string& path, std::vector<std::vector<size_t>>* lines = nullptr);
 
