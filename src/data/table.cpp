@@ -53,6 +53,11 @@ Format format_from_path(const std::string& path) {
   try {
     return parse_format(ext);
   } catch (const UsageError&) {
+    if (ext == "conll" || ext == "bio" || ext == "iob" || ext == "iobes" || ext == "bilou")
+      throw UsageError(
+          fmt::format("{}: a .{} file holds tagged words for token classification (NER): train it with --task ner; "
+                      "text classification reads .csv, .tsv, .txt, .jsonl, .json or .xlsx",
+                      path, ext));
     throw UsageError(
         fmt::format("{}: unknown extension .{} (expected .csv, .tsv, .txt, .jsonl, .json or .xlsx; "
                     "or pass --format)",

@@ -88,3 +88,15 @@ TEST(CliNerData, InvalidSentencesStopOrAreSkippedAndBadOutputIsUsage) {
   EXPECT_EQ(x.exit_code, 2) << x.err;
   EXPECT_TRUE(contains(x.err, ".conll, .jsonl or .json")) << x.err;
 }
+
+TEST(CliNerData, TrainWithoutTaskOnAConllFileSaysTaskNer) {
+  TempDir tmp;
+  write_text(tmp / "t.conll", "John\tB-PER\nlives\tO\n");
+  // before: "unknown extension .conll (expected .csv, ...; or pass --format)", and --format conll
+  // then says it is for token classification: the option to give is --task ner
+  auto r = run_cli("train --model no-model --train " + tmp / "t.conll" + " --output " + tmp / "out");
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_TRUE(contains(r.err, tmp / "t.conll" + ": a .conll file holds tagged words for token classification (NER): "
+                                                "train it with --task ner"))
+      << r.err;
+}
