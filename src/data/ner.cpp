@@ -523,7 +523,8 @@ NerDataset read_ner(const std::string& path, const NerReadOptions& options,
     if (layout == "xlsx") ro.format = Format::kXlsx;
     if (layout == "msra" || layout == "msra-csv") {
       ro.format = layout == "msra" ? Format::kTsv : Format::kCsv;
-      if (!ro.quoting) ro.quoting = Quoting::kNone;  // quotes are characters of the text
+      // TSV: quotes are characters of the text; CSV: RFC 4180, as pandas writes a cell holding a comma
+      if (!ro.quoting && layout == "msra") ro.quoting = Quoting::kNone;
     }
     ro.has_header = true;
     const Table t = read_table(path, ro);

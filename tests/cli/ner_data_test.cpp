@@ -100,3 +100,13 @@ TEST(CliNerData, TrainWithoutTaskOnAConllFileSaysTaskNer) {
                                                 "train it with --task ner"))
       << r.err;
 }
+
+TEST(CliNerData, MsraStyleCsvReadsQuotedCells) {
+  TempDir tmp;
+  // as pandas' to_csv writes it: the cell holding a comma quoted (RFC 4180), the others bare
+  write_text(tmp / "n.csv", "tokens,ner_tags\n\"Paris , France\",B-LOC O B-LOC\n");
+  // before: quotes were read as characters (4 columns on line 2, or a token "\"Paris")
+  auto r = run_cli("data --task ner -i " + tmp / "n.csv");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "{\"tokens\":[\"Paris\",\",\",\"France\"],\"tags\":[\"B-LOC\",\"O\",\"B-LOC\"]}\n");
+}

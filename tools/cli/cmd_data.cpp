@@ -1,7 +1,7 @@
 // `textune data --input FILE [data options]`: previews what textune will train on (one JSON object
 // per example on standard output, then the counts and the label distribution on standard error), or
 // with `--output FILE` converts a dataset file to another format (.xlsx, .csv, .tsv, .jsonl, .json).
-// NER files (--task ner, a .conll/.bio/.iob input, --format conll|msra, or a .conll output) are read
+// NER files (--task ner, a .conll/.bio/.iob input or a .conll output) are read
 // as training reads them (data::read_ner through the token-classification task, its --tag-scheme,
 // --tag-column, ... options) and converted to CoNLL (data::write_conll) or `datasets` JSON/JSONL.
 #include <algorithm>
@@ -42,13 +42,13 @@ std::string lower_extension(const std::string& path) {
   return ext;
 }
 
-/// The task to read the file as: --task when given; else token classification for NER layouts
-/// (--format conll/msra, a .conll/.bio/.iob input or a .conll output); else text classification.
+/// The task to read the file as: --task when given; else token classification for a .conll/.bio/.iob
+/// input or a .conll output; else text classification (which refuses --format conll/msra, saying
+/// --task token-classification).
 std::string resolve_task(const DataCommandOptions& o) {
   if (!o.task.empty()) return o.task;
   const std::string in = lower_extension(o.input), out = lower_extension(o.output);
-  const bool ner = o.data.layout == "conll" || o.data.layout == "msra" || in == ".conll" || in == ".bio" ||
-                   in == ".iob" || out == ".conll";
+  const bool ner = in == ".conll" || in == ".bio" || in == ".iob" || out == ".conll";
   return ner ? "token-classification" : "text-classification";
 }
 
@@ -134,8 +134,8 @@ const CommandRegistrar kRegistrar(
       app.add_option("--limit", o->limit, "Print at most this many examples (0: all)")->check(at_least(0));
       add_task_option(app, o->task)
           ->description(
-              "Read the file as this task does (default: token-classification for --format conll/msra, a "
-              ".conll/.bio/.iob input or a .conll output; else text-classification)");
+              "Read the file as this task does (default: token-classification for a .conll/.bio/.iob input or "
+              "a .conll output; else text-classification)");
       add_data_options(app, o->data);
       o->task_options.add_to(app);
       return [o] { return run_data(*o); };
