@@ -2,6 +2,7 @@
 #include "textune/train/evaluate.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "textune/core/device.h"
 #include "textune/core/error.h"
@@ -79,6 +80,11 @@ void apply_task_options(tasks::Task& task, const core::Json& options, const std:
   if (!options.is_object() || options.empty()) return;
   core::OptionTable table(task.name());
   task.declare_options(table);
+  // another task's option (the command line offers every task's) does nothing here: say so
+  for (auto it = options.begin(); it != options.end(); ++it)
+    if (!table.find(it.key()))
+      spdlog::warn("{}: {} is not an option of {} (it belongs to another task): ignored", source,
+                   source == "the command line" ? "--" + it.key() : "\"" + it.key() + "\"", task.name());
   table.update_from_json(options, source, /*allow_unknown=*/true);
 }
 

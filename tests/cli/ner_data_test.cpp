@@ -110,3 +110,21 @@ TEST(CliNerData, MsraStyleCsvReadsQuotedCells) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "{\"tokens\":[\"Paris\",\",\",\"France\"],\"tags\":[\"B-LOC\",\"O\",\"B-LOC\"]}\n");
 }
+
+TEST(CliNerData, AnotherTasksOptionIsSaidToBeIgnored) {
+  TempDir tmp;
+  write_text(tmp / "t.conll", "John\tB-PER\nlives\tO\n");
+  // before: --pos_label (text classification's) was taken and silently did nothing for NER
+  auto r = run_cli("train --task ner --pos_label 1 --model no-model --train " + tmp / "empty.conll" + " --output " +
+                   tmp / "out");
+  EXPECT_EQ(r.exit_code, 1) << r.err;  // the missing training file
+  EXPECT_TRUE(contains(r.err,
+                       "the command line: --pos_label is not an option of token-classification (it belongs to another "
+                       "task): ignored"))
+      << r.err;
+  auto d = run_cli("data -i " + tmp / "t.conll" + " --threshold 0.3");
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_TRUE(contains(d.err, "--threshold is not an option of token-classification")) << d.err;
+  auto own = run_cli("data -i " + tmp / "t.conll" + " --tag-scheme IOB2");
+  EXPECT_FALSE(contains(own.err, "not an option")) << own.err;
+}

@@ -39,7 +39,7 @@ struct EvaluateOptions {
 };
 
 /// Sets `options` ({name: value}) on `task` through its options table (Task::declare_options);
-/// names it does not declare are ignored.
+/// names it does not declare are ignored, each with a warning naming it and `source`.
 /// @throws textune::UsageError for a value of the wrong type or out of range, naming `source` and the key.
 void apply_task_options(tasks::Task& task, const core::Json& options, const std::string& source);
 
