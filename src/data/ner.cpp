@@ -167,16 +167,17 @@ void split_fields(std::string_view line, bool tabs, std::vector<std::string_view
 }
 
 /// Calls f(line_number, line) for each line of `text` (without its line break and trailing
-/// whitespace), until f returns false.
+/// whitespace), until f returns false. Line breaks are LF, CRLF or a lone CR, as Python's universal
+/// newlines read them (a file saved with CR line ends is not one long line).
 template <typename F>
 void for_each_line(std::string_view text, F&& f) {
   size_t pos = text.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0, number = 0;
   while (pos < text.size()) {
     ++number;
-    size_t end = text.find('\n', pos);
+    size_t end = text.find_first_of("\r\n", pos);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
+    pos = end + (end + 1 < text.size() && text[end] == '\r' && text[end + 1] == '\n' ? 2 : 1);
     const size_t last = line.find_last_not_of(" \t\r");
     line = last == std::string_view::npos ? std::string_view() : line.substr(0, last + 1);
     if (!f(number, line)) return;
