@@ -133,6 +133,14 @@ std::vector<std::string> task_names() {
   return names;
 }
 
+std::vector<std::string> task_aliases(const std::string& name) {
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  for (const auto& e : r.entries)
+    if (e.name == name) return e.aliases;
+  return {};
+}
+
 std::unique_ptr<Task> task_for_model(const std::string& model_dir, models::TaskKind kind) {
   const std::string path = model_dir + "/" + kTaskFile;
   std::error_code ec;

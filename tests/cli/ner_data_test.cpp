@@ -128,3 +128,13 @@ TEST(CliNerData, AnotherTasksOptionIsSaidToBeIgnored) {
   auto own = run_cli("data -i " + tmp / "t.conll" + " --tag-scheme IOB2");
   EXPECT_FALSE(contains(own.err, "not an option")) << own.err;
 }
+
+TEST(CliNerData, TaskHelpListsEveryTasksAliases) {
+  // before: only text classification's aliases were listed (hand-written), not "ner"
+  for (const std::string cmd : {"train"}) {
+    auto r = run_cli(cmd + " --help");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "text-classification: classification, ")) << r.out;
+    EXPECT_TRUE(contains(r.out, "token-classification: ner, token_classification")) << r.out;
+  }
+}

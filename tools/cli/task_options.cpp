@@ -8,11 +8,17 @@
 namespace textune::cli {
 
 CLI::Option* add_task_option(CLI::App& app, std::string& task) {
-  std::string names;
-  for (const auto& n : tasks::task_names()) names += (names.empty() ? "" : ", ") + n;
+  std::string names, aliases;
+  for (const auto& n : tasks::task_names()) {
+    names += (names.empty() ? "" : ", ") + n;
+    const std::vector<std::string> a = tasks::task_aliases(n);
+    if (a.empty()) continue;
+    aliases += (aliases.empty() ? "" : "; ") + n + ":";
+    for (size_t i = 0; i < a.size(); ++i) aliases += (i ? ", " : " ") + a[i];
+  }
   return app
       .add_option("--task", task,
-                  "Task: " + names + ", or an alias (text-classification: classification, multi-label, regression)")
+                  "Task: " + names + (aliases.empty() ? std::string() : ", or an alias (" + aliases + ")"))
       ->capture_default_str()
       ->check(
           [](const std::string& name) -> std::string {

@@ -34,6 +34,10 @@ std::unique_ptr<Task> create_task(const std::string& name);
 /// Registered names (not aliases), sorted.
 std::vector<std::string> task_names();
 
+/// The aliases the task registered as `name` is also known by, in registration order ("ner",
+/// "token_classification" for token-classification); empty for a task without any or an unknown name.
+std::vector<std::string> task_aliases(const std::string& name);
+
 /// The task of a saved model directory: the one its textune_task.json names (with its saved options
 /// restored), else the built-in task for the model's head (`kind`), else textune::DataError naming
 /// the directory and the head.
