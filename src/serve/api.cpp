@@ -177,6 +177,10 @@ PredictRequest parse_predict_request(const core::Json& body, size_t max_client_b
                         i, json_kind(e)));
     }
   } else if (inputs.is_array()) {
+    if (inputs.empty() && list_is_batch)
+      throw unprocessable(
+          "inputs: invalid length 0, expected a string, an object of the task's input fields or a "
+          "non-empty list of them");
     if (inputs.empty()) throw bad_inputs("invalid length 0");
     const core::Json& first = inputs[0];
     if (first.is_string()) {
@@ -192,6 +196,11 @@ PredictRequest parse_predict_request(const core::Json& body, size_t max_client_b
     } else {
       throw bad_inputs("invalid type: " + json_kind(first) + " as first element");
     }
+  } else if (list_is_batch) {  // a task with input objects (token classification's {"tokens": [...]}): no pairs
+    throw unprocessable(
+        fmt::format("inputs: invalid type: {}, expected a string, an object of the task's input "
+                    "fields or a list of them",
+                    json_kind(inputs)));
   } else {
     throw bad_inputs("invalid type: " + json_kind(inputs));
   }
