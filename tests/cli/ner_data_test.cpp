@@ -3,6 +3,8 @@
 // records of Hugging Face `datasets`). Expected outputs are written by hand from the inputs (a CoNLL
 // file is `token TAB tag` lines with a blank line between sentences; `datasets` records are
 // {"tokens": [...], "ner_tags": [...]}).
+#include <filesystem>
+
 #include "support/test_support.h"
 
 using textune::testing::read_text;
@@ -84,6 +86,11 @@ TEST(CliNerData, InvalidSentencesStopOrAreSkippedAndBadOutputIsUsage) {
   ASSERT_EQ(s.exit_code, 0) << s.err;
   EXPECT_EQ(read_text(tmp / "y.conll"), "Ann\tB-PER\nsmiles\tO\n");
   EXPECT_TRUE(contains(s.err, "1 invalid sentences left out")) << s.err;
+  // a missing output directory is not created (before: made silently, exit 0)
+  auto m = run_cli("data -i " + tmp / "x.conll" + " -o " + tmp / "no/dir/y.conll --skip-invalid");
+  EXPECT_EQ(m.exit_code, 1) << m.err;
+  EXPECT_TRUE(contains(m.err, "does not exist")) << m.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "no"));
   auto x = run_cli("data --task ner -i " + tmp / "x.conll" + " -o " + tmp / "y.xlsx --skip-invalid");
   EXPECT_EQ(x.exit_code, 2) << x.err;
   EXPECT_TRUE(contains(x.err, ".conll, .jsonl or .json")) << x.err;

@@ -75,6 +75,7 @@ void write_ner(const std::string& path, const std::vector<data::TaggedSentence>&
 }
 
 int run_convert_ner(const DataCommandOptions& o, tasks::Task& task) {
+  check_output_file(o.output, "--output");  // its directory must exist, as eval's and predict's --output
   const std::shared_ptr<tasks::Examples> examples = task.read(o.input, true);  // validated, as training reads it
   const auto* ner = dynamic_cast<const tasks::TokenClassificationExamples*>(examples.get());
   if (!ner) throw UsageError("--output: this task's examples cannot be converted");
