@@ -145,3 +145,19 @@ TEST(CliNerData, TaskHelpListsEveryTasksAliases) {
     EXPECT_TRUE(contains(r.out, "token-classification: ner, token_classification")) << r.out;
   }
 }
+
+TEST(CliNerData, ScoreOutputDirectoryMustExist) {
+  TempDir tmp;
+  write_text(tmp / "p.txt", "John B-PER B-PER\nlives O O\n");
+  // before: the missing directories were created and the exit code was 0
+  auto r = run_cli("score --metric seqeval --predictions " + tmp / "p.txt" + " --output " + tmp / "no/s.json");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "--output " + tmp / "no/s.json" + ": the directory " + tmp / "no" + " does not exist"))
+      << r.err;
+  auto p = run_cli("score --metric seqeval --predictions " + tmp / "p.txt" + " --plot " + tmp / "none/ner");
+  EXPECT_EQ(p.exit_code, 1) << p.err;
+  EXPECT_FALSE(std::filesystem::exists(tmp / "no"));
+  EXPECT_FALSE(std::filesystem::exists(tmp / "none"));
+  auto ok = run_cli("score --metric seqeval --predictions " + tmp / "p.txt" + " --output " + tmp / "s.json");
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}

@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "checks.h"
 #include "command.h"
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
@@ -64,6 +65,9 @@ data::TagScheme auto_detect_scheme(const std::vector<std::vector<std::string>>& 
 int score_seqeval(const ScoreOptions& o) {
   if (!o.scheme.empty() && o.mode != "strict")
     throw UsageError("--scheme applies to --mode strict (seqeval's default mode reads any scheme the conlleval way)");
+  // output paths first, as eval's and predict's: their directory must exist (it is not created)
+  if (!o.output.empty()) check_output_file(o.output, "--output");
+  if (!o.plot.empty()) check_output_file(o.plot + "_f1_by_type.png", "--plot");
   std::vector<std::vector<size_t>> lines;
   const auto tags = eval::read_conlleval_file(o.predictions, &lines);
   const auto& gold = tags.first;
