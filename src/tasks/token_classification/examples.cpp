@@ -2,7 +2,9 @@
 // inputs given in memory (raw texts, or pre-split words), and what `textune data` shows of them. See
 // include/textune/tasks/token_classification.h.
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
@@ -137,28 +139,87 @@ void TokenClassificationTask::set_label_ids(TokenClassificationExamples& example
 
 namespace {
 
-/// Prediction files of raw texts: JSON/JSONL records with a string "text" (or --text-column) and no
-/// "tokens" column, as text classification reads them. Empty when the file is no such file.
+/// The first line of a file (no UTF-8 BOM, no line end; at most 64 KiB read).
+std::string first_line(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string buf(65536, '\0');
+  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  buf.resize(static_cast<size_t>(in.gcount()));
+  if (buf.rfind("\xEF\xBB\xBF", 0) == 0) buf.erase(0, 3);
+  return buf.substr(0, buf.find_first_of("\r\n"));
+}
+
+/// Whether a CSV/TSV/TXT file is a table of raw texts: header-less with --text-column (one text per
+/// line), or a header naming the text column (--text-column, else "text") and no column of words or
+/// tags (tokens, words, ner_tags, tags, label, labels, --tags-column) nor a cell that reads as a tag
+/// ("O", "B-PER"): a CoNLL file whose first word is "text" stays CoNLL.
+bool is_text_table(const std::string& path, data::Format format, const data::NerReadOptions& o) {
+  if (!o.data.read.has_header) return !o.data.text_column.empty();
+  const char delimiter = o.data.read.delimiter.value_or(format == data::Format::kCsv ? ',' : '\t');
+  const std::string want = o.data.text_column.empty() ? "text" : o.data.text_column;
+  const std::string line = first_line(path);
+  bool found = false;
+  size_t pos = 0;
+  while (pos <= line.size()) {
+    size_t end = line.find(delimiter, pos);
+    if (end == std::string::npos) end = line.size();
+    std::string cell = line.substr(pos, end - pos);
+    if (cell.size() >= 2 && cell.front() == '"' && cell.back() == '"') cell = cell.substr(1, cell.size() - 2);
+    pos = end + 1;
+    if (cell == want) {
+      found = true;
+      continue;
+    }
+    const bool tag = cell == "O" || (cell.size() > 2 && (cell[1] == '-' || cell[cell.size() - 2] == '-'));
+    if (tag || cell == "tokens" || cell == "words" || cell == "ner_tags" || cell == "tags" || cell == "label" ||
+        cell == "labels" || (!o.tags_column.empty() && cell == o.tags_column))
+      return false;
+  }
+  return found;
+}
+
+/// Prediction files of raw texts, as text classification reads them: JSON/JSONL records with a
+/// string "text" (or --text-column) and no "tokens" column, or CSV/TSV/TXT tables of texts
+/// (is_text_table). Empty when the file is no such file.
 std::optional<std::vector<std::string>> raw_texts(const std::string& path, const data::NerReadOptions& o) {
   if (!o.tokens_column.empty() || (!o.format.empty() && o.format != "json" && o.format != "jsonl")) return std::nullopt;
   data::Format format;
   if (o.data.read.format) {
     format = *o.data.read.format;
   } else {
-    const std::string ext = std::filesystem::path(path).extension().string();
-    if (ext != ".json" && ext != ".jsonl" && ext != ".ndjson") return std::nullopt;
-    format = ext == ".json" ? data::Format::kJson : data::Format::kJsonl;
+    std::string ext = std::filesystem::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (ext == ".json")
+      format = data::Format::kJson;
+    else if (ext == ".jsonl" || ext == ".ndjson")
+      format = data::Format::kJsonl;
+    else if (ext == ".csv")
+      format = data::Format::kCsv;
+    else if (ext == ".tsv" || ext == ".txt")
+      format = data::Format::kTsv;
+    else
+      return std::nullopt;
   }
-  if (format != data::Format::kJson && format != data::Format::kJsonl) return std::nullopt;
+  const bool table = format == data::Format::kCsv || format == data::Format::kTsv;
+  if (table && !is_text_table(path, format, o)) return std::nullopt;
+  if (!table && format != data::Format::kJson && format != data::Format::kJsonl) return std::nullopt;
   data::ReadOptions ro = o.data.read;
   ro.format = format;
   const data::Table t = data::read_table(path, ro);
   const std::string column = o.data.text_column.empty() ? "text" : o.data.text_column;
   const auto text = t.column_index(column);
-  if (!text || t.column_index("tokens")) return std::nullopt;
+  if (!text) {
+    if (table) throw DataError(fmt::format("{}: no column \"{}\" of texts (--text-column)", path, column));
+    return std::nullopt;
+  }
+  if (t.column_index("tokens")) return std::nullopt;
   std::vector<std::string> texts;
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const core::Json& cell = t.rows[r][*text];
+    if (table) {  // a number read from a cell is still text; an empty cell is an empty text
+      texts.push_back(cell.is_string() ? cell.get<std::string>() : cell.is_null() ? std::string() : cell.dump());
+      continue;
+    }
     if (!cell.is_string()) return std::nullopt;  // a list of words: read as pre-split
     texts.push_back(cell.get<std::string>());
   }
@@ -217,7 +278,12 @@ std::shared_ptr<Examples> TokenClassificationTask::from_inputs(const std::vector
           fmt::format("input {} of {}: expected a string, {{\"text\": ...}} or {{\"tokens\": [...]}}", i + 1, n));
     if (in.is_object())
       for (auto it = in.begin(); it != in.end(); ++it)
-        if (it.key() != "text" && it.key() != "tokens")
+        if (it.key() == "text_pair")
+          throw DataError(
+              fmt::format("input {} of {}: a pair of texts is not an input of token classification (expected a text, "
+                          "{{\"text\": ...}} or {{\"tokens\": [...]}})",
+                          i + 1, n));
+        else if (it.key() != "text" && it.key() != "tokens")
           throw DataError(
               fmt::format("input {} of {}: unknown key \"{}\" (expected \"text\" or \"tokens\")", i + 1, n, it.key()));
     if (text && words) throw DataError(fmt::format("input {} of {}: give \"text\" or \"tokens\", not both", i + 1, n));

@@ -34,7 +34,7 @@ const std::vector<std::string> kSchemes = {"IOB1", "IOB2", "IOE1", "IOE2", "IOBE
 /// The stride of windows over a long input: `requested`, else a quarter of max_length, kept below
 /// the room a window has for content. @throws textune::UsageError when there is no such stride.
 size_t window_stride(std::optional<int64_t> requested, size_t max_length, size_t specials) {
-  if (max_length <= specials + 1)
+  if (max_length <= specials)  // one token of content per window (stride 0) is enough
     throw UsageError(
         fmt::format("--max_length {} leaves no room for words besides the {} special tokens", max_length, specials));
   const size_t room = max_length - specials;
