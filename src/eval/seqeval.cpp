@@ -579,12 +579,12 @@ std::pair<std::vector<std::vector<std::string>>, std::vector<std::vector<std::st
   };
   size_t pos = 0;
   while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
+    // Lines end at LF, CRLF or a lone CR (Python's universal newlines), as data::read_ner reads CoNLL.
+    size_t nl = text.find_first_of("\r\n", pos);
     if (nl == std::string::npos) nl = text.size();
     std::string line = text.substr(pos, nl - pos);
-    pos = nl + 1;
+    pos = nl + (nl + 1 < text.size() && text[nl] == '\r' && text[nl + 1] == '\n' ? 2 : 1);
     ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
     const size_t bad = find_invalid_utf8(line);
     if (bad != std::string::npos)
       throw DataError(fmt::format("{}:{}: invalid UTF-8 at byte {} of the line", path, line_no, bad + 1));

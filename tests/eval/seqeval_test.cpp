@@ -4,6 +4,7 @@
 // cases and on WNUT-17 / MSRA dev tags with seeded perturbed predictions. Then the entity confusion
 // matrix (from its definition in seqeval.h), the conlleval reader's errors and the plots.
 #include <cairo.h>
+#include <gmock/gmock.h>
 
 #include <algorithm>
 #include <cmath>
@@ -282,6 +283,25 @@ TEST(Seqeval, ReadsConllevalFiles) {
   const auto [gold, pred] = read_conlleval_file(tmp / "p.txt");
   EXPECT_EQ(gold, (Seqs{{"B-ORG", "O"}, {"B-MISC", "O"}}));
   EXPECT_EQ(pred, (Seqs{{"B-ORG", "O"}, {"I-MISC", "B-LOC"}}));
+}
+
+// A file with lone CR line ends (old Mac exports) reads as the LF file does (Python's universal
+// newlines, as data::read_ner reads CoNLL); before, it was one line and lost every sentence.
+TEST(Seqeval, ReadsConllevalFilesWithLoneCarriageReturns) {
+  testing::TempDir tmp;
+  testing::write_text(tmp / "p.txt",
+                      "-DOCSTART- -X- O O\r\rEU NNP B-ORG B-ORG\rrejects VBZ O O\r\r\r"
+                      "German JJ B-MISC I-MISC\r\ncall NN O B-LOC\r");
+  const auto [gold, pred] = read_conlleval_file(tmp / "p.txt");
+  EXPECT_EQ(gold, (Seqs{{"B-ORG", "O"}, {"B-MISC", "O"}}));
+  EXPECT_EQ(pred, (Seqs{{"B-ORG", "O"}, {"I-MISC", "B-LOC"}}));
+  testing::write_text(tmp / "bad.txt", "a B-PER B-PER\rb O\r");
+  try {
+    read_conlleval_file(tmp / "bad.txt");
+    ADD_FAILURE() << "no error";
+  } catch (const DataError& e) {
+    EXPECT_THAT(std::string(e.what()), ::testing::StartsWith(std::string(tmp / "bad.txt") + ":2: 2 columns"));
+  }
 }
 
 TEST(Seqeval, BadConllevalFilesNameFileAndLine) {
