@@ -44,6 +44,15 @@ struct Entity {
   size_t end = 0;            ///< one past the last code point (end exclusive)
 };
 
+/// One answer of an extractive question-answering model, as transformers' QuestionAnsweringPipeline
+/// gives it (pipelines/question_answering.py) and the Hugging Face Inference API answers it.
+struct Answer {
+  std::string answer;  ///< the context's text from start to end
+  double score = 0;    ///< the start probability times the end probability (softmax over the context)
+  size_t start = 0;    ///< first code point in the context (a Python string index)
+  size_t end = 0;      ///< one past the last code point (end exclusive)
+};
+
 /// A fine-tuned model with its task and tokenizer, ready to predict.
 /// Thread-safe: `predict` and `predict_records` may be called from many threads at once.
 class Pipeline {
@@ -70,6 +79,16 @@ class Pipeline {
   ///         textune::DataError for an input the task refuses.
   virtual std::vector<std::vector<Entity>> entities(const std::vector<std::string>& texts) const;
 
+  /// The answers of questions about contexts (pairs of question and context), for an extractive
+  /// question-answering model ("question-answering"): one list per question, best first, of the
+  /// model's top_k answers (textune_task.json; default 1), as its max_answer_len and
+  /// handle_impossible_answer say (an impossible answer is {"", score, 0, 0}). Long contexts are
+  /// predicted in doc_stride windows.
+  /// @throws textune::UsageError when the model's task is not question answering;
+  ///         textune::DataError for an empty question or context, or a context over max_windows windows.
+  virtual std::vector<std::vector<Answer>> answers(
+      const std::vector<std::pair<std::string, std::string>>& questions_and_contexts) const;
+
   /// The task's registry name ("text-classification"; tasks/registry.h).
   virtual std::string task() const { return "text-classification"; }
   /// Predicts any task: `inputs` are strings or objects of the task's input fields ({"text",
@@ -88,11 +107,11 @@ class Pipeline {
   /// @throws textune::DataError naming what is wrong (an empty text, a field of the wrong type...).
   virtual void check_input(const core::Json& input) const;
   /// Whether serve reads `{"inputs": ["a", "b"]}` as a batch of two inputs and `{"inputs": {...}}` as
-  /// one input of the task's fields (the Inference API's token-classification shapes), rather than
-  /// as TEI's text pair (the default: false).
+  /// one input of the task's fields (tasks::Task::inputs_list_is_batch), rather than as TEI's text
+  /// pair (the default: false).
   virtual bool list_is_batch() const { return false; }
-  /// Whether the task predicts inputs longer than max_length in windows (token classification) rather
-  /// than cutting them: serve then refuses no input for its length. Default: false.
+  /// Whether the task predicts inputs longer than max_length in windows (tasks::Task::
+  /// windows_long_inputs) rather than cutting them: serve then refuses no input for its length.
   virtual bool windows_long_inputs() const { return false; }
   /// What /info says of the task besides its name (tasks::Task::info: labels, problem_type...).
   virtual core::Json info() const;

@@ -190,7 +190,7 @@ void save_task(const Task& task, const std::string& dir) {
 }
 
 size_t resolve_max_length(const models::PreTrainedModel& model, const tokenizers::Tokenizer& tokenizer,
-                          std::optional<size_t> requested) {
+                          std::optional<size_t> requested, std::optional<size_t> task_default) {
   // As the Trainer has always resolved it (the rule of transformers' run_classification.py:
   // max_seq_length defaults to the tokenizer's model_max_length, and may not exceed the model's).
   size_t m = requested.value_or(512);
@@ -200,8 +200,10 @@ size_t resolve_max_length(const models::PreTrainedModel& model, const tokenizers
     else if (*requested > static_cast<size_t>(*model_max))
       throw UsageError(fmt::format("--max_length {} is longer than the model allows ({})", *requested, *model_max));
   }
-  if (!requested)
+  if (!requested) {
     if (auto t = tokenizer.model_max_length()) m = std::min(m, *t);
+    if (task_default) m = std::min(m, *task_default);
+  }
   return m;
 }
 

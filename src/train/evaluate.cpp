@@ -100,7 +100,7 @@ TaskModel load_task_model(const std::string& model_dir, const EvaluateOptions& o
   m.task->bind_model(m.model);
   m.model->eval();
   m.tokenizer = tokenizers::Tokenizer::from_dir(model_dir);
-  m.max_length = tasks::resolve_max_length(m.model, *m.tokenizer, options.max_length);
+  m.max_length = tasks::resolve_max_length(m.model, *m.tokenizer, options.max_length, m.task->default_max_length());
   return m;
 }
 

@@ -62,7 +62,6 @@ class TaskPipeline final : public Pipeline {
     model_ = train::load_task_model(dir, options_);
     labels_ = model_.model->id2label();
     problem_type_ = models::problem_type_name(model_.model->problem_type());
-    probe_inputs();
   }
 
   std::vector<Prediction> predict(const std::vector<std::string>& texts) const override {
@@ -122,26 +121,10 @@ class TaskPipeline final : public Pipeline {
     return out;
   }
 
-  bool list_is_batch() const override { return model_.task->name() == kTokenClassification; }
-  bool windows_long_inputs() const override { return windows_long_inputs_; }
+  bool list_is_batch() const override { return model_.task->inputs_list_is_batch(); }
+  bool windows_long_inputs() const override { return model_.task->windows_long_inputs(); }
 
  private:
-  /// Whether the task predicts long inputs in windows, asked of the task itself: a text longer than
-  /// max_length gives several features, none of them marked truncated.
-  void probe_inputs() {
-    try {
-      std::string text;
-      for (size_t i = 0; i < model_.max_length + 8; ++i) text += "a ";
-      tasks::FeatureOptions fo;
-      fo.max_length = model_.max_length;
-      const tasks::Features f =
-          model_.task->featurize(*model_.task->from_inputs({core::Json(text)}), *model_.tokenizer, fo);
-      windows_long_inputs_ = f.size() > 1 && f.num_truncated == 0;
-    } catch (const std::exception&) {
-      windows_long_inputs_ = false;
-    }
-  }
-
   std::vector<Prediction> predictions(const std::vector<core::Json>& inputs) const {
     if (model_.task->name() != kTextClassification)
       throw UsageError(
@@ -157,7 +140,6 @@ class TaskPipeline final : public Pipeline {
   train::TaskModel model_;
   std::vector<std::string> labels_;
   std::string problem_type_;
-  bool windows_long_inputs_ = false;
 };
 
 }  // namespace
@@ -174,6 +156,10 @@ void Pipeline::check_input(const core::Json&) const {}
 
 std::vector<std::vector<Entity>> Pipeline::entities(const std::vector<std::string>&) const {
   throw UsageError("this pipeline has no task: entities is not available");
+}
+
+std::vector<std::vector<Answer>> Pipeline::answers(const std::vector<std::pair<std::string, std::string>>&) const {
+  throw UsageError("Pipeline::answers answers questions with a question-answering model; this pipeline has none");
 }
 
 core::Json Pipeline::info() const {

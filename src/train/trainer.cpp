@@ -50,7 +50,7 @@ void Trainer::Impl::init(TrainingArguments arguments) {
 
 void Trainer::Impl::featurize() {
   tasks::FeatureOptions fo;
-  fo.max_length = tasks::resolve_max_length(model, *tokenizer, args.max_length);
+  fo.max_length = tasks::resolve_max_length(model, *tokenizer, args.max_length, task->default_max_length());
   fo.training = true;
   auto run = [&](const tasks::Examples& examples, const tasks::FeatureOptions& o) {
     tasks::Features f = task->featurize(examples, *tokenizer, o);

@@ -50,9 +50,10 @@ void save_task(const Task& task, const std::string& dir);
 
 /// The one maximum-length rule: `requested` when given (an error when longer than the model's
 /// position embeddings allow), else the model's maximum (max_sequence_length, 512 when unbounded)
-/// capped by the tokenizer's model_max_length.
+/// capped by the tokenizer's model_max_length and by the task's default (Task::default_max_length,
+/// e.g. question answering's 384) when given.
 /// @throws textune::UsageError naming --max_length when `requested` is longer than the model allows.
 size_t resolve_max_length(const models::PreTrainedModel& model, const tokenizers::Tokenizer& tokenizer,
-                          std::optional<size_t> requested);
+                          std::optional<size_t> requested, std::optional<size_t> task_default = std::nullopt);
 
 }  // namespace textune::tasks

@@ -18,6 +18,7 @@
 #include <stdexcept>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/types.h>
@@ -98,6 +99,11 @@ struct EvalReport {
   core::Json scalars = core::Json::object();
   /// The full report `textune eval` prints (per-class tables, confusion matrix, ...).
   core::Json report = core::Json::object();
+  /// Files the evaluation writes beside its report, name -> JSON content (question answering:
+  /// predictions.json, nbest_predictions.json, null_odds.json as run_qa.py writes them): `textune eval`
+  /// writes them beside --output (OUTPUT_NAME), `train` into the output directory with the prefix
+  /// "eval_" (utils_qa's prefix). Written with 4-space indentation (json.dump(indent=4)).
+  std::vector<std::pair<std::string, core::Json>> files;
 };
 
 /// A streaming evaluator: add() while the loop runs, then finish() once.
@@ -152,6 +158,16 @@ class Task {
   virtual std::string name() const = 0;
   /// The head this task trains and predicts with.
   virtual models::TaskKind model_kind() const = 0;
+  /// The task's own default max_length when none is given (question answering: run_qa.py's
+  /// max_seq_length 384), capped by the model's maximum (resolve_max_length). nullopt: the model's.
+  virtual std::optional<size_t> default_max_length() const { return std::nullopt; }
+  /// Whether serve reads `{"inputs": [a, b]}` as a batch of two inputs and `{"inputs": {...}}` as one
+  /// input of the task's fields (the Inference API's shapes for token classification and question
+  /// answering), rather than as TEI's text pair (text classification: false).
+  virtual bool inputs_list_is_batch() const { return false; }
+  /// Whether the task predicts inputs longer than max_length in windows (token classification,
+  /// question answering) rather than cutting them: serve then refuses no input for its length.
+  virtual bool windows_long_inputs() const { return false; }
 
   // ---- options ----
   /// Declares the task's options (one table feeds the command line, --config and the task's saved

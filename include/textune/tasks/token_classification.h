@@ -134,6 +134,8 @@ class TokenClassificationTask : public Task {
 
   std::string name() const override { return kTokenClassification; }
   models::TaskKind model_kind() const override { return models::TaskKind::kTokenClassification; }
+  bool inputs_list_is_batch() const override { return true; }
+  bool windows_long_inputs() const override { return true; }
 
   void declare_options(core::OptionTable& table) override;
   /// The options eval/predict/serve need as defaults: tag_column, tokens/tags columns, tag_scheme,

@@ -119,6 +119,12 @@ class Tokenizer {
   virtual std::string convert_tokens_to_string(const std::vector<std::string>& tokens) const;
   /// The unknown token's id, if the tokenizer has one.
   virtual std::optional<int64_t> unk_token_id() const { return std::nullopt; }
+  /// transformers' tokenizer.cls_token_id (tokenizer_config.json / special_tokens_map.json "cls_token",
+  /// else the post-processor's cls), if any; run_qa.py points unanswerable windows at it.
+  virtual std::optional<int64_t> cls_token_id() const { return std::nullopt; }
+  /// transformers' tokenizer.padding_side: tokenizer_config.json "padding_side", else tokenizer.json
+  /// "padding"."direction", else right. run_qa.py puts the context first when it is left.
+  virtual Side padding_side() const { return Side::kRight; }
 
   /// Pads encodings in place (`tokenizers`' pad_encodings): longest or fixed length.
   virtual void pad(std::vector<Encoding>& encodings, const PaddingOptions& options) const = 0;
