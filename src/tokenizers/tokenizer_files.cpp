@@ -351,7 +351,25 @@ std::shared_ptr<const Tokenizer> load_tokenizer_json_checked(const TokenizerJson
       c.pad_token_id = json_token_id(p->at("pad_id"), w, "field \"pad_id\"");
     if (p->contains("pad_token") && p->at("pad_token").is_string()) c.pad_token = p->at("pad_token").get<std::string>();
     c.pad_type_id = static_cast<uint32_t>(json_uint_or(*p, "pad_type_id", 0, w));
+    // tokenizers' PaddingDirection, serialized "Right" / "Left".
+    if (p->contains("direction") && p->at("direction").is_string()) {
+      const std::string d = p->at("direction").get<std::string>();
+      if (d == "Left") {
+        c.padding_side = Side::kLeft;
+      } else if (d != "Right") {
+        throw DataError(w + ": \"direction\" must be \"Right\" or \"Left\", not \"" + d + "\"");
+      }
+    }
   }
+  // transformers' padding_side: tokenizer_config.json wins over tokenizer.json's padding direction.
+  if (config.is_object() && config.contains("padding_side") && config.at("padding_side").is_string()) {
+    const std::string side = config.at("padding_side").get<std::string>();
+    if (side != "right" && side != "left")
+      throw DataError(source + ": tokenizer_config.json \"padding_side\" must be \"right\" or \"left\", not \"" + side +
+                      "\"");
+    c.padding_side = side == "left" ? Side::kLeft : Side::kRight;
+  }
+  c.cls_token = config_token(config, "cls_token");
   if (!c.pad_token) c.pad_token = config_token(config, "pad_token");
   c.unk_token = config_token(config, "unk_token");
   c.model_max_length = config_max_length(config);

@@ -305,6 +305,17 @@ class TokenizerImpl : public Tokenizer {
     return std::nullopt;
   }
 
+  std::optional<int64_t> cls_token_id() const override {
+    if (c_.cls_token) {
+      // transformers' convert_tokens_to_ids: a token the vocabulary lacks gives the unknown id.
+      if (auto id = token_to_id(*c_.cls_token)) return *id;
+      return unk_token_id();
+    }
+    return post_processor_cls(c_.post_processor_json);
+  }
+
+  Side padding_side() const override { return c_.padding_side; }
+
   void pad(std::vector<Encoding>& encodings, const PaddingOptions& options) const override {
     if (encodings.empty()) return;
     if (!pad_id_) throw DataError("padding: this tokenizer has no pad token");
@@ -388,6 +399,39 @@ class TokenizerImpl : public Tokenizer {
       s.swap(out);
     }
     return s;
+  }
+
+  /// The cls token id of a post-processor: BertProcessing / RobertaProcessing "cls": [token, id];
+  /// TemplateProcessing: the special token that opens the "single" template (its first id); inside
+  /// a Sequence, the first processor that has one. None otherwise (GPT-2's template has none).
+  static std::optional<int64_t> post_processor_cls(const TokenizerJson& j) {
+    if (!j.is_object() || !j.contains("type") || !j.at("type").is_string()) return std::nullopt;
+    const std::string type = j.at("type").get<std::string>();
+    if (type == "BertProcessing" || type == "RobertaProcessing") {
+      auto it = j.find("cls");
+      if (it != j.end() && it->is_array() && it->size() == 2 && (*it)[1].is_number_unsigned())
+        return static_cast<int64_t>((*it)[1].get<uint64_t>());
+      return std::nullopt;
+    }
+    if (type == "TemplateProcessing") {
+      auto single = j.find("single");
+      if (single == j.end() || !single->is_array() || single->empty()) return std::nullopt;
+      const TokenizerJson& first = (*single)[0];
+      if (!first.is_object() || !first.contains("SpecialToken")) return std::nullopt;
+      const TokenizerJson& st = first.at("SpecialToken");
+      if (!st.is_object() || !st.contains("id") || !st.at("id").is_string()) return std::nullopt;
+      auto specials = j.find("special_tokens");
+      if (specials == j.end() || !specials->is_object()) return std::nullopt;
+      auto entry = specials->find(st.at("id").get<std::string>());
+      if (entry == specials->end() || !entry->is_object() || !entry->contains("ids")) return std::nullopt;
+      const TokenizerJson& ids = entry->at("ids");
+      if (!ids.is_array() || ids.empty() || !ids[0].is_number_unsigned()) return std::nullopt;
+      return static_cast<int64_t>(ids[0].get<uint64_t>());
+    }
+    if (type == "Sequence" && j.contains("processors") && j.at("processors").is_array())
+      for (const TokenizerJson& part : j.at("processors"))
+        if (auto id = post_processor_cls(part)) return id;
+    return std::nullopt;
   }
 
   /// Whether `j` (a pre-tokenizer or post-processor object) is, or holds in its Sequence list

@@ -35,7 +35,14 @@ struct TokenizerComponents {
   std::optional<std::string> unk_token;
   std::vector<AddedToken> added_tokens;
   std::optional<std::string> pad_token;  ///< its id is looked up in the vocabulary
-  std::optional<int64_t> pad_token_id;   ///< wins over pad_token's lookup
+  /// tokenizer_config.json / special_tokens_map.json "cls_token": cls_token_id() looks it up (added
+  /// tokens first, the unknown token's id when absent, as transformers' convert_tokens_to_ids); when
+  /// none, the post-processor's cls (post_processor_json: BertProcessing / RobertaProcessing "cls",
+  /// TemplateProcessing's special token that opens the single template).
+  std::optional<std::string> cls_token;
+  /// tokenizer_config.json "padding_side", else tokenizer.json "padding"."direction", else right.
+  Side padding_side = Side::kRight;
+  std::optional<int64_t> pad_token_id;  ///< wins over pad_token's lookup
   uint32_t pad_type_id = 0;
   std::optional<size_t> model_max_length;
   /// tokenizer_config.json "clean_up_tokenization_spaces": decode applies transformers'
