@@ -15,6 +15,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "textune/core/json.h"
@@ -53,8 +54,20 @@ core::Json squad_v1(const std::vector<QaGold>& gold, const std::map<std::string,
 /// order is the script's. A question without a prediction: the script prints "Missing prediction
 /// for ..." and scores it as ""; the same here (logged once with the count).
 /// @throws textune::DataError when `gold` is empty or na_probs lacks a predicted question.
+/// Ties among equal probabilities are taken in the order of `gold` (then the other ids), which is
+/// the order run_qa.py's null_odds follow; the overload below takes a file's order.
 core::Json squad_v2(const std::vector<QaGold>& gold, const std::map<std::string, std::string>& predictions,
                     const std::map<std::string, double>* na_probs = nullptr, double na_prob_thresh = 1.0);
+
+/// No-answer probabilities in a file's order: (question id, probability).
+using NaProbs = std::vector<std::pair<std::string, double>>;
+/// squad_v2 with the no-answer probabilities in their file's order, as the script holds them: its
+/// find_best_thresh sorts them with Python's stable sort, so among equal probabilities the file order
+/// decides best_exact / best_f1. `has_na_probs` false: the script without `--na-prob-file` (every
+/// probability 0.0, no best_* keys; `na_probs` unused). A question without a prediction and without a
+/// probability counts as "" with probability 0.0 (the script raises KeyError there).
+core::Json squad_v2(const std::vector<QaGold>& gold, const std::map<std::string, std::string>& predictions,
+                    const NaProbs& na_probs, double na_prob_thresh = 1.0, bool has_na_probs = true);
 
 // ---- CMRC 2018 ----------------------------------------------------------------------------------
 
@@ -63,8 +76,9 @@ core::Json squad_v2(const std::vector<QaGold>& gold, const std::map<std::string,
 /// (the Treebank rules of nltk/tokenize/destructive.py; sentence splitting skipped, see the tests);
 /// `remove_punctuation` drops the punctuation list first.
 std::vector<std::string> cmrc_mixed_segmentation(const std::string& s, bool remove_punctuation = false);
-/// remove_punctuation: lower case, strip, drop the script's punctuation list and Python's
-/// string.punctuation.
+/// remove_punctuation: lower case, strip, drop the script's punctuation list (sp_char: - : _ * ^ / \\ ~ `
+/// + = and full-width ，。：？！“”；’《》·、「」（）－～『』; its two-character "……" never equals one
+/// character, so "…" stays). ASCII , . ! ? ( ) " ' and the like are NOT in the list and stay.
 std::string cmrc_remove_punctuation(const std::string& s);
 /// calc_f1_score for one prediction: the max over the answers of the LCS-substring F1 of the
 /// segmented, punctuation-free texts (0..1).
@@ -81,10 +95,17 @@ core::Json cmrc2018(const std::vector<QaGold>& gold, const std::map<std::string,
 
 /// A predictions file as the scripts read it: a JSON object {id: text} (run_qa.py's predictions.json),
 /// or a JSON list of {"id", "prediction_text"} (evaluate's squad input), or JSON lines of those.
-/// @throws textune::DataError naming the file and the entry that is not a string answer.
+/// @throws textune::DataError naming the file and the question id whose answer is not a string
+///         ("FILE: question "ID": expected a string answer, got 3"), or the file (with line and
+///         column) that is not JSON.
 std::map<std::string, std::string> read_qa_predictions(const std::string& path);
 /// A no-answer probability file: {id: probability} (run_qa.py's null_odds.json holds score
-/// differences, which the v2.0 script reads the same way). @throws textune::DataError naming the entry.
+/// differences, which the v2.0 script reads the same way), or a list / JSON lines of {"id",
+/// "no_answer_probability"} (evaluate's squad_v2 predictions). @throws textune::DataError naming the
+/// file and the question whose value is not a number, or the file that is not JSON.
 std::map<std::string, double> read_na_probs(const std::string& path);
+/// read_na_probs in the file's order (a repeated id: its last value at its first place, as Python's
+/// json), for squad_v2's ties.
+NaProbs read_na_probs_list(const std::string& path);
 
 }  // namespace textune::eval
