@@ -82,8 +82,9 @@ struct QaDataset {
 /// "answer_text" + "answer_start" columns). A UTF-8 byte order mark is read.
 ///
 /// Validation. Each problem is a data::Problem whose message starts with the question: "question
-/// "56be4db0acb8001400a502ec" (line 12): ..." (line as QaExample::line; for a SQuAD file also the
-/// article and paragraph: "data[3].paragraphs[1].qas[0]"), so that the report's summary names it:
+/// "56be4db0acb8001400a502ec" (line 12): ..." (line as QaExample::line, named "line" for JSONL, CSV and
+/// TSV, "record" for a JSON array, "row" for xlsx; for a SQuAD file the question's number and where
+/// it is: "(question 12, data[3].paragraphs[1].qas[0])"), so that the report's summary names it:
 /// - an answer_start whose text does not match the context there ("answer 1 "Denver Broncos" starts
 ///   at 177 but the context there reads "Carolina Pan""): counted in num_misaligned_answers;
 /// - a missing or non-string field (context, question, id, answer text), a non-integer or negative
@@ -91,6 +92,10 @@ struct QaDataset {
 /// - an empty (or whitespace-only) question or context;
 /// - a duplicate id (the first occurrence is kept; naming the line of the first);
 /// - invalid UTF-8; a field over 1 MiB (not copied).
+/// An id may also be a JSON integer (read as its digits). Without require_labels (prediction) answers
+/// and is_impossible are not read: every example is unlabelled. Structural errors above the questions
+/// (no "data" list, an article without "paragraphs", a paragraph without "qas") are a DataError for
+/// the whole file, naming the JSON path.
 /// A question with a problem is invalid: with DataOptions::skip_invalid it is dropped and counted
 /// (warned once), otherwise a DataError with ValidationReport::summary() ("FILE: K invalid questions
 /// of N: question "x" (line 3): ...; ... (fix them, or pass --skip-invalid ...)") is thrown. An empty
@@ -117,7 +122,8 @@ struct QaReference {
 
 /// The references of a question-answering file (any layout read_qa reads), for `textune score` and
 /// the metrics: every question's id and answer texts, in file order. No alignment check (the official
-/// evaluation scripts do none). @throws textune::DataError as read_qa for a file it cannot read.
+/// evaluation scripts do none): only ids (present, unique) and answer texts (strings) are checked;
+/// questions, contexts and answer_start are not read. @throws textune::DataError as read_qa for a file it cannot read.
 std::vector<QaReference> read_qa_references(const std::string& path, const QaReadOptions& options = {});
 
 }  // namespace textune::data
