@@ -35,14 +35,16 @@ size_t sequence_length(std::string_view s, size_t i) {
 
 }  // namespace
 
-bool is_valid_utf8(std::string_view s) {
+size_t utf8_first_invalid(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const size_t n = sequence_length(s, i);
-    if (!n) return false;
+    if (!n) return i;
     i += n;
   }
-  return true;
+  return std::string_view::npos;
 }
+
+bool is_valid_utf8(std::string_view s) { return utf8_first_invalid(s) == std::string_view::npos; }
 
 std::vector<size_t> utf8_offsets(std::string_view s) {
   std::vector<size_t> out;

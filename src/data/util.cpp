@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "data/internal.h"
+#include "textune/core/utf8.h"
 
 namespace textune::data::internal {
 
@@ -39,20 +40,7 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
 
 }  // namespace
 
-size_t first_invalid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    // fast path for ASCII
-    if (static_cast<unsigned char>(s[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    const size_t n = utf8_sequence_length(s, i);
-    if (n == 0) return i;
-    i += n;
-  }
-  return std::string_view::npos;
-}
+size_t first_invalid_utf8(std::string_view s) { return core::utf8_first_invalid(s); }
 
 bool is_valid_utf8(std::string_view s) {
   return first_invalid_utf8(s) == std::string_view::npos;

@@ -20,6 +20,7 @@
 
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
+#include "textune/core/utf8.h"
 
 namespace textune::eval {
 
@@ -35,45 +36,10 @@ size_t first_char_len(const std::string& s) {
 }
 
 /// Number of Unicode code points of valid UTF-8 `s` (Python's len()).
-size_t code_points(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s)
-    if ((c & 0xC0) != 0x80) ++n;
-  return n;
-}
+size_t code_points(const std::string& s) { return core::utf8_length(s); }
 
 /// Offset of the first invalid UTF-8 byte of `s`, or npos.
-size_t find_invalid_utf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c >> 5) == 0x6) {
-      n = 2, cp = c & 0x1F;
-    } else if ((c >> 4) == 0xE) {
-      n = 3, cp = c & 0x0F;
-    } else if ((c >> 3) == 0x1E) {
-      n = 4, cp = c & 0x07;
-    } else {
-      return i;
-    }
-    if (i + n > s.size()) return i;
-    for (size_t k = 1; k < n; ++k) {
-      const auto d = static_cast<unsigned char>(s[i + k]);
-      if ((d & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-        (cp >= 0xD800 && cp <= 0xDFFF))
-      return i;
-    i += n;
-  }
-  return std::string::npos;
-}
+size_t find_invalid_utf8(const std::string& s) { return core::utf8_first_invalid(s); }
 
 // ---------------------------------------------------------------------------------------------
 // Default mode: sequence_labeling.get_entities over all sentences joined by "O" (seqeval flattens

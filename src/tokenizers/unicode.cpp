@@ -2,44 +2,15 @@
 
 #include <utf8proc.h>
 
+#include "textune/core/utf8.h"
+
 #include <mutex>
 #include <shared_mutex>
 #include <unordered_map>
 
 namespace textune::tokenizers::unicode {
 
-size_t find_invalid_utf8(std::string_view s) {
-  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  size_t i = 0;
-  while (i < n) {
-    unsigned char b = p[i];
-    if (b < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    char32_t min;
-    char32_t c;
-    if ((b & 0xE0) == 0xC0) {
-      len = 2, min = 0x80, c = b & 0x1F;
-    } else if ((b & 0xF0) == 0xE0) {
-      len = 3, min = 0x800, c = b & 0x0F;
-    } else if ((b & 0xF8) == 0xF0) {
-      len = 4, min = 0x10000, c = b & 0x07;
-    } else {
-      return i;
-    }
-    if (i + len > n) return i;
-    for (size_t k = 1; k < len; ++k) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      c = (c << 6) | (p[i + k] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return i;
-    i += len;
-  }
-  return std::string_view::npos;
-}
+size_t find_invalid_utf8(std::string_view s) { return core::utf8_first_invalid(s); }
 
 size_t count_chars(std::string_view s) {
   size_t n = 0;

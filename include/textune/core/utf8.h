@@ -12,6 +12,9 @@ namespace textune::core {
 
 /// Whether `s` is valid UTF-8 (no overlong forms, no surrogates, at most U+10FFFF).
 bool is_valid_utf8(std::string_view s);
+/// The byte offset of the first byte of `s` that does not start a valid UTF-8 sequence (as
+/// is_valid_utf8 defines it), or std::string_view::npos when `s` is valid.
+size_t utf8_first_invalid(std::string_view s);
 /// The number of code points of valid UTF-8 `s` (Python's len(s)); invalid bytes count one each.
 size_t utf8_length(std::string_view s);
 /// The byte offset of every code point of `s`, plus s.size() at the end: (utf8_length(s) + 1) entries,

@@ -18,6 +18,7 @@
 #include <limits>
 
 #include "textune/core/error.h"
+#include "textune/core/utf8.h"
 #include "textune/tasks/token_classification.h"
 
 namespace textune::tasks {
@@ -28,21 +29,9 @@ constexpr const char* kStrategyNames[] = {"none", "simple", "first", "average", 
 // ---- UTF-8 as Python strings index it (code points) ----
 
 // Byte offset of every code point of `text`, plus text.size() at the end (size: code points + 1).
-// Continuation bytes (10xxxxxx) never start a code point, so invalid UTF-8 cannot overrun.
-std::vector<size_t> code_point_starts(const std::string& text) {
-  std::vector<size_t> starts;
-  starts.reserve(text.size() + 1);
-  for (size_t i = 0; i < text.size(); ++i)
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) starts.push_back(i);
-  starts.push_back(text.size());
-  return starts;
-}
+std::vector<size_t> code_point_starts(const std::string& text) { return core::utf8_offsets(text); }
 
-size_t code_point_count(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
+size_t code_point_count(const std::string& s) { return core::utf8_length(s); }
 
 // text[begin:end] in code points, clamped as Python slicing clamps.
 std::string slice(const std::string& text, const std::vector<size_t>& starts, size_t begin, size_t end) {
