@@ -448,6 +448,11 @@ TEST(QaReaderValidation, RowsNameTheirLine) {
   const std::string u =
       data_error([&] { read(tmp / "u.csv", "id,question,context,answer_text,answer_start\nu1,Wh\xFF?,abc,a,0\n"); });
   EXPECT_THAT(u, HasSubstr(R"(question "u1" (line 2): the question is not valid UTF-8 (byte 3)"));
+  // invalid UTF-8 in a JSON file: the parser refuses the whole file (as Python's json.load raises
+  // UnicodeDecodeError), naming the file, line and column
+  const std::string j = data_error([&] { read(tmp / "u.json", squad("\"ab\xFF\"", qa("uj", "Who?", "[]"))); });
+  EXPECT_THAT(j, HasSubstr(tmp / "u.json" + ":1:"));
+  EXPECT_THAT(j, HasSubstr("invalid JSON"));
   // a CSV answer_start that is not an integer
   EXPECT_THAT(
       data_error([&] { read(tmp / "s.csv", "id,question,context,answer_text,answer_start\ns1,Who?,abc,a,first\n"); }),
