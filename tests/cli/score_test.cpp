@@ -3,6 +3,7 @@
 // supports exact, keys in evaluate's order), in default and strict mode; bad input exits 1 naming the
 // file and line, bad options exit 2.
 #include <algorithm>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -103,7 +104,9 @@ TEST(ScoreCli, BadOptionsAreUsageErrors) {
   const std::string file = " --predictions '" + golden("seqeval_hand.txt") + "'";
   auto r = run_cli("score --metric sqaud" + file);
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--metric sqaud: unknown metric (metrics: seqeval)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--metric sqaud: unknown metric (metrics: seqeval, squad, squad_v2, cmrc2018)"),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(run_cli("score --metric seqeval --mode loose" + file).exit_code, 2);  // not a mode
   r = run_cli("score --metric seqeval --scheme IOB2" + file);                     // a scheme without strict mode
   EXPECT_EQ(r.exit_code, 2);
@@ -138,6 +141,93 @@ TEST(ScoreCli, BadFilesAreDataErrorsNamingFileAndLine) {
   r = run_cli("score --metric seqeval --predictions '" + (tmp / "missing.txt") + "'");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find(tmp / "missing.txt"), std::string::npos) << r.err;
+}
+
+// ---- question answering: squad, squad_v2, cmrc2018 ----------------------------------------------
+// The printed JSON equals what the official scripts printed for the same files (tests/eval/data/
+// squad_goldens.json, made by tests/eval/data/squad_make_goldens.py): numbers within 1e-12, keys in
+// the scripts' order.
+
+/// XQuAD-en as a SQuAD v2.0 file: the golden's "unanswerable" questions lose their answers.
+std::string write_squad_v2_references(const TempDir& tmp) {
+  const Json all = load("squad_goldens.json");
+  const Json& g = all["v2"];
+  const std::set<std::string> unanswerable(g["unanswerable"].begin(), g["unanswerable"].end());
+  Json d = Json::parse(read_text(textune::testing::data_dir() + "/qa/xquad/xquad.en.json"));
+  d["version"] = "v2.0";
+  for (auto& a : d["data"])
+    for (auto& p : a["paragraphs"])
+      for (auto& q : p["qas"]) {
+        const bool impossible = unanswerable.count(q["id"].get<std::string>()) > 0;
+        if (impossible) q["answers"] = Json::array();
+        q["is_impossible"] = impossible;
+      }
+  write_text(tmp / "xquad_v2.json", d.dump());
+  return tmp / "xquad_v2.json";
+}
+
+TEST(ScoreCliQa, SquadPrintsTheOfficialScriptsJson) {
+  const Json g = load("squad_goldens.json");
+  const std::string xquad = textune::testing::data_dir() + "/qa/xquad/xquad.en.json";
+  auto r = run_cli("-q score --metric squad --references '" + xquad + "' --predictions '" +
+                   golden(g["v1"]["predictions"]) + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_json(g["v1"]["expected"], Json::parse(r.out), "squad");
+
+  TempDir tmp;
+  const std::string v2 = write_squad_v2_references(tmp);
+  const std::string pred = golden(g["v2"]["predictions"]), na = golden(g["v2"]["na_probs"]);
+  for (const auto& run : g["v2"]["runs"]) {
+    const double t = run["na_prob_thresh"];
+    const bool with_na = run["na_probs"];
+    if (with_na && t != 1.0 && t != 0.37) continue;  // two thresholds here; all of them in squad_test
+    std::string args = "-q score --metric squad_v2 --references '" + v2 + "' --predictions '" + pred + "'";
+    if (with_na)
+      args += " --na-probs '" + na + "'" + (t == 1.0 ? "" : " --na_prob_thresh " + run["na_prob_thresh"].dump());
+    r = run_cli(args);
+    ASSERT_EQ(r.exit_code, 0) << args << "\n" << r.err;
+    expect_json(run["expected"], Json::parse(r.out), "squad_v2 " + args);
+  }
+
+  const std::string cmrc = textune::testing::data_dir() + "/qa/cmrc2018/cmrc2018_dev.json";
+  r = run_cli("-q score --metric cmrc2018 --references '" + cmrc + "' --predictions '" +
+              golden(g["cmrc2018"]["predictions"]) + "' --output '" + (tmp / "cmrc.json") + "'");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_json(g["cmrc2018"]["expected"], Json::parse(r.out), "cmrc2018");
+  EXPECT_EQ(read_text(tmp / "cmrc.json"), r.out);
+}
+
+TEST(ScoreCliQa, BadPredictionsAndOptions) {
+  TempDir tmp;
+  const std::string refs = tmp / "refs.json";
+  write_text(refs, R"({"version": "1.1", "data": [{"title": "t", "paragraphs": [{"context": "Denver Broncos won.",
+      "qas": [{"id": "q1", "question": "Who won?", "answers": [{"text": "Denver Broncos", "answer_start": 0}]}]}]}]})");
+  const std::string pred = tmp / "pred.json";
+  auto score = [&](const std::string& text, const std::string& extra = "") {
+    write_text(pred, text);
+    return run_cli("score --metric squad --references '" + refs + "' --predictions '" + pred + "'" + extra);
+  };
+  auto r = score(R"({"q1": "Denver"})");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // "Denver" vs "Denver Broncos": exact 0; f1 = 2 * (1 * 1/2) / (1 + 1/2) = 2/3
+  EXPECT_NEAR(Json::parse(r.out)["f1"].get<double>(), 100.0 * 2 / 3, 1e-12);
+  r = score(R"({"q1": 42})");  // a non-string answer: exit 1 naming the file and the question
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(pred), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"q1\""), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  r = score("{\"q1\": \"Denver\"");  // not JSON
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(pred), std::string::npos) << r.err;
+  r = score(R"({"q1": "x"})", " --na-probs '" + pred + "'");  // no-answer probabilities are squad_v2's
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  r = run_cli("score --metric squad --predictions '" + pred + "'");  // no --references
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--references"), std::string::npos) << r.err;
+  r = run_cli("score --metric squad_v2 --references '" + refs + "' --predictions '" + pred + "' --na-probs '" +
+              (tmp / "missing.json") + "'");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find(tmp / "missing.json"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -5,12 +5,20 @@
 // Adding a metric (squad, squad_v2, cmrc2018, bleu, chrf come with the QA and translation issues) is
 // one entry there, plus the options it alone needs.
 //
+// squad, squad_v2, cmrc2018: --references is a question-answering file (SQuAD JSON, `datasets` rows;
+// data::read_qa_references) and --predictions {id: answer text} (run_qa.py's predictions.json) or a list
+// of {"id", "prediction_text"}; the JSON is the official script's (squad: evaluate's squad, exact_match
+// and f1; squad_v2: the v2.0 script's main() with --na-probs as its --na-prob-file; cmrc2018: the CMRC
+// 2018 script's AVERAGE, F1, EM, TOTAL, SKIP, unrounded).
+//
 // seqeval: FILE is conlleval's layout (`token ... gold predicted` per line, a blank line between
 // sentences); the JSON is Hugging Face evaluate's seqeval (per type precision/recall/f1/number,
 // overall_precision/recall/f1/accuracy) plus macro_avg and weighted_avg; seqeval's text report goes
 // to standard error.
+#include <cmath>
 #include <functional>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -23,13 +31,17 @@
 #include "textune/core/json.h"
 #include "textune/core/logging.h"
 #include "textune/data/ner.h"
+#include "textune/data/qa.h"
 #include "textune/eval/seqeval.h"
+#include "textune/eval/squad.h"
 
 namespace textune::cli {
 namespace {
 
 struct ScoreOptions {
   std::string metric, predictions, output, plot;
+  std::string references, na_probs;                                  // question answering
+  double na_prob_thresh = std::numeric_limits<double>::quiet_NaN();  // NaN: not given (1.0)
   std::string mode = "default", scheme;
   int zero_division = 0;
   int digits = 4;
@@ -128,6 +140,33 @@ int score_seqeval(const ScoreOptions& o) {
   return 0;
 }
 
+/// squad, squad_v2, cmrc2018: the references and the predictions, scored by the official script's rules.
+int score_qa(const ScoreOptions& o) {
+  if (o.references.empty())
+    throw UsageError(
+        fmt::format("--metric {} needs --references (the question-answering file with the gold answers)", o.metric));
+  if (o.metric != "squad_v2" && (!o.na_probs.empty() || !std::isnan(o.na_prob_thresh)))
+    throw UsageError(fmt::format("--na-probs and --na-prob-thresh apply to --metric squad_v2, not {}", o.metric));
+  if (!o.output.empty()) check_output_file(o.output, "--output");
+  std::vector<eval::QaGold> gold;
+  for (auto& r : data::read_qa_references(o.references)) gold.push_back({std::move(r.id), std::move(r.answers)});
+  const auto predictions = eval::read_qa_predictions(o.predictions);
+  core::Json result;
+  if (o.metric == "squad") {
+    result = eval::squad_v1(gold, predictions);
+  } else if (o.metric == "squad_v2") {
+    const double thresh = std::isnan(o.na_prob_thresh) ? 1.0 : o.na_prob_thresh;
+    result = o.na_probs.empty() ? eval::squad_v2(gold, predictions, nullptr, thresh)
+                                : eval::squad_v2(gold, predictions, eval::read_na_probs_list(o.na_probs), thresh);
+  } else {
+    result = eval::cmrc2018(gold, predictions);
+  }
+  const std::string json = result.dump(2) + "\n";
+  if (!o.output.empty()) core::write_file_atomic(o.output, json);
+  std::cout << json;
+  return 0;
+}
+
 struct Metric {
   const char* name;
   const char* help;
@@ -141,6 +180,18 @@ const std::vector<Metric>& metrics() {
        "entity precision/recall/F1 of chunk tags as seqeval computes them; --predictions is a conlleval file "
        "(token ... gold predicted)",
        score_seqeval},
+      {"squad",
+       "SQuAD v1.1 exact_match and f1 as the official script (evaluate's squad) computes them; --references is a "
+       "question-answering file, --predictions {id: answer text} or a list of {\"id\", \"prediction_text\"}",
+       score_qa},
+      {"squad_v2",
+       "SQuAD v2.0 exact, f1, HasAns_*, NoAns_* (and with --na-probs best_exact/best_f1 and their thresholds) as the "
+       "official v2.0 script computes them; files as squad",
+       score_qa},
+      {"cmrc2018",
+       "CMRC 2018 AVERAGE, F1 (longest common substring of the mixed segmentation) and EM as its official script "
+       "computes them (unrounded), TOTAL and SKIP; files as squad",
+       score_qa},
   };
   return m;
 }
@@ -158,13 +209,21 @@ int run_score(const ScoreOptions& o) {
 }
 
 const CommandRegistrar kRegistrar(
-    "score", "Compute a metric (seqeval) from a file of gold and predicted labels written by any system",
+    "score", "Compute a metric (seqeval, squad, squad_v2, cmrc2018) from files of gold and predicted labels or answers",
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<ScoreOptions>();
       std::string help = "The metric:";
       for (const auto& m : metrics()) help += fmt::format("\n  {}: {}", m.name, m.help);
       app.add_option("--metric", o->metric, help)->required();
       app.add_option("--predictions", o->predictions, "The file to score (its layout: see --metric)")->required();
+      app.add_option("--references", o->references,
+                     "squad, squad_v2, cmrc2018: the question-answering file with the gold answers (SQuAD JSON or "
+                     "`datasets` rows)");
+      app.add_option("--na-probs,--na_probs", o->na_probs,
+                     "squad_v2: no-answer probabilities {id: probability} (the v2.0 script's --na-prob-file; "
+                     "run_qa.py's null_odds.json, or evaluate's predictions with no_answer_probability)");
+      app.add_option("--na-prob-thresh,--na_prob_thresh", o->na_prob_thresh,
+                     "squad_v2: predict \"\" where the no-answer probability exceeds this (default 1.0)");
       app.add_option("--mode", o->mode,
                      "seqeval: default (conlleval's chunks: an entity may start with I-) or strict (only chunks "
                      "well-formed in --scheme count)")
