@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -151,9 +152,17 @@ void read_rows(const Table& t, const QaReadOptions& o, Mode mode, const std::str
         fmt::format("{}: no answers (expected an \"answers\" column, or \"answer_text\" and "
                     "\"answer_start\" columns; the file has columns {})",
                     t.source, list_columns(t.columns)));
-  for (const auto& p : t.problems) checker.row_problem(fmt::format("{} {}: {}", unit, p.row, p.message));
+  // Records the table reader could not parse, merged in file order with the rows.
+  size_t next_problem = 0;
+  auto problems_before = [&](size_t line) {
+    for (; next_problem < t.problems.size() && t.problems[next_problem].row < line; ++next_problem) {
+      const auto& p = t.problems[next_problem];
+      checker.row_problem(fmt::format("{} {}: {}", unit, p.row, p.message));
+    }
+  };
   for (size_t r = 0; r < t.rows.size(); ++r) {
     const auto& row = t.rows[r];
+    problems_before(t.row_numbers[r]);
     Fields f;
     f.line = t.row_numbers[r];
     f.where = fmt::format("{} {}", unit, f.line);
@@ -174,6 +183,7 @@ void read_rows(const Table& t, const QaReadOptions& o, Mode mode, const std::str
     f.is_impossible = cell(impossible);
     checker.question(f);
   }
+  problems_before(SIZE_MAX);
 }
 
 std::string qa_summary(const ValidationReport& r, bool skipped, bool hint) {

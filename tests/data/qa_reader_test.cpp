@@ -437,6 +437,9 @@ TEST(QaReaderValidation, RowsNameTheirLine) {
   EXPECT_THAT(m, HasSubstr(R"(question "r1" (line 2): duplicate id (first at line 1; ids must be unique))"));
   EXPECT_THAT(m, HasSubstr(R"(question "x" (line 3): missing "context")"));
   EXPECT_THAT(m, HasSubstr("line 4: not valid JSON"));
+  // in file order: line 2's problem before line 3's, line 3's before line 4's
+  EXPECT_LT(m.find("(line 2)"), m.find("(line 3)"));
+  EXPECT_LT(m.find("(line 3)"), m.find("line 4: not valid JSON"));
   // answers with lists of different lengths; a JSON array names records
   EXPECT_THAT(
       data_error([&] {
