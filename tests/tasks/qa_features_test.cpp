@@ -428,6 +428,27 @@ TEST(QaWindows, CodePointPositionsWithEmojiCjkAndCombiningMarks) {
   }
 }
 
+TEST(QaWindows, AnAnswerInTheWindowsLastContextTokenIsThatToken) {
+  // bert-base-cased: [CLS] q ? [SEP] a b c d e f g h i j Paris [SEP]: a window of 16 holds 11 context
+  // tokens, so "Paris" (token 14) closes the first window. run_qa's start scan would run on over the
+  // [SEP] (offsets (0, 0) <= answer_start) and label token 15; the definition labels token 14. The
+  // second window starts 11 - 3 = 8 context tokens later: [CLS] q ? [SEP] i j Paris ...: token 6.
+  auto tok = tokenizer("bert-base-cased");
+  const std::string context = "a b c d e f g h i j Paris k l m n";
+  data::QaExample e = example("edge", "q?", context);
+  e.answers.push_back({"Paris", code_point_index(context, "Paris")});
+  QaWindowOptions o;
+  o.max_length = 16;
+  o.doc_stride = 3;
+  const std::vector<QaWindow> w = tasks::qa_windows({e}, *tok, o);
+  ASSERT_EQ(w.size(), 2u);
+  ASSERT_EQ(w[0].encoding.size(), 16u);
+  EXPECT_EQ(w[0].start_position, 14);
+  EXPECT_EQ(w[0].end_position, 14);
+  EXPECT_EQ(w[1].start_position, 6);
+  EXPECT_EQ(w[1].end_position, 6);
+}
+
 TEST(QaWindows, UnanswerablePointsAtClsAndUnlabelledAtMinusOne) {
   auto tok = tokenizer("roberta-base");
   data::QaExample impossible = example("v2", "Who?", "Nobody is named in this short context at all, sadly.");
