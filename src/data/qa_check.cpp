@@ -85,7 +85,7 @@ void Checker::question(const Fields& f) {
 
   // ---- answers
   bool labelled = false;
-  if (mode_ != Mode::kInputs && (options_.require_labels || mode_ == Mode::kReferences)) {
+  if (mode_ != Mode::kInputs) {
     labelled = answers(f, ex);
     if (f.is_impossible && !f.is_impossible->is_null()) {
       if (!f.is_impossible->is_boolean()) {
@@ -170,6 +170,7 @@ bool Checker::answers(const Fields& f, QaExample& ex) {
     raw.emplace_back(f.answer_text, no_start ? nullptr : f.answer_start);
   } else {
     const Json* a = f.answers;
+    if ((!a || a->is_null()) && mode_ == Mode::kRead && !options_.require_labels) return false;  // unlabelled
     if (!a || a->is_null()) {
       bad("missing \"answers\" (expected a list of {\"text\", \"answer_start\"}, or {\"text\": [...], "
           "\"answer_start\": [...]})");

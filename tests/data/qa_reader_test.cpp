@@ -318,7 +318,7 @@ TEST(QaReaderLayouts, TablesWithAnswerColumns) {
   EXPECT_EQ(n.examples.at(0).answers.at(0).text, "Ada");
 }
 
-TEST(QaReaderLayouts, PredictionReadsNoAnswers) {
+TEST(QaReaderLayouts, PredictionReadsAnswersWhenPresent) {
   TempDir tmp;
   QaReadOptions o;
   o.data.require_labels = false;
@@ -327,6 +327,27 @@ TEST(QaReaderLayouts, PredictionReadsNoAnswers) {
   EXPECT_FALSE(d.labelled);
   EXPECT_TRUE(d.examples[0].answers.empty());
   EXPECT_FALSE(d.examples[0].is_impossible);
+  // a question without answers is unlabelled; one with answers keeps them (checked as ever)
+  const QaDataset m = read(
+      tmp / "m.jsonl", std::string(kRow1) + "\n" + R"({"id": "p", "question": "Who?", "context": "Ada"})" + "\n", o);
+  ASSERT_EQ(m.size(), 2u);
+  EXPECT_FALSE(m.labelled);
+  EXPECT_EQ(m.examples[0].answers.at(0).text, "Denver Broncos");
+  EXPECT_TRUE(m.examples[1].answers.empty());
+  EXPECT_FALSE(m.examples[1].is_impossible);
+  const QaDataset all = read(tmp / "all.jsonl", std::string(kRow1) + "\n" + kRow2 + "\n", o);
+  EXPECT_TRUE(all.labelled);
+  EXPECT_TRUE(all.has_impossible);
+  EXPECT_THAT(
+      data_error([&] {
+        read(
+            tmp / "bad.jsonl",
+            std::string(kRow1) + "\n" +
+                R"({"id": "b", "question": "Who?", "context": "Ada", "answers": [{"text": "Ada", "answer_start": 2}]})" +
+                "\n",
+            o);
+      }),
+      HasSubstr(R"(question "b" (line 2): answer 1 "Ada" starts at 2)"));
   // labels required: no answers column is an error listing the columns
   EXPECT_THAT(data_error([&] { read(tmp / "p2.csv", "question,context\nWho?,Ada wrote it\n"); }),
               HasSubstr("no answers (expected an \"answers\" column"));

@@ -92,8 +92,9 @@ struct QaDataset {
 /// - an empty (or whitespace-only) question or context;
 /// - a duplicate id (the first occurrence is kept; naming the line of the first);
 /// - invalid UTF-8; a field over 1 MiB (not copied).
-/// An id may also be a JSON integer (read as its digits). Without require_labels (prediction) answers
-/// and is_impossible are not read: every example is unlabelled. Structural errors above the questions
+/// An id may also be a JSON integer (read as its digits). Without require_labels (prediction) a
+/// question may have no answers (it is then unlabelled, and QaDataset::labelled false); answers that
+/// are there are read and checked all the same. Structural errors above the questions
 /// (no "data" list, an article without "paragraphs", a paragraph without "qas") are a DataError for
 /// the whole file, naming the JSON path.
 /// A question with a problem is invalid: with DataOptions::skip_invalid it is dropped and counted
