@@ -285,7 +285,7 @@ TEST(QaWindows, EqualTheLiveReferenceOnXquadAndCmrc) {
 namespace {
 
 struct PositionCounts {
-  size_t examples = 0, answerable = 0, windows = 0, holding = 0, cls = 0;
+  size_t examples = 0, answerable = 0, windows = 0, holding = 0, cls = 0, tokens = 0;
   double encode_ms = 0;
 };
 
@@ -297,6 +297,7 @@ PositionCounts check_positions(const std::vector<data::QaExample>& examples, con
   c.encode_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   c.examples = examples.size();
   c.windows = windows.size();
+  for (const QaWindow& w : windows) c.tokens += w.encoding.size();
   const int64_t cls_id = *tok.cls_token_id();
   size_t failures = 0;
   auto fail = [&](const data::QaExample& e, const std::string& what) {
@@ -387,7 +388,8 @@ TEST(QaWindows, PositionsFollowTheDefinitionOnXquadEnAndCmrc) {
        {std::pair<const char*, PositionCounts>{"XQuAD-en bert-base-cased", a}, {"CMRC 2018 dev bert-base-chinese", b}})
     std::cout << "[ positions ] " << name << ": " << c.examples << " questions, " << c.windows << " windows ("
               << static_cast<double>(c.windows) / static_cast<double>(c.examples) << " per question), " << c.holding
-              << " hold their answer, " << c.cls << " point at CLS; qa_windows " << c.encode_ms << " ms\n";
+              << " hold their answer, " << c.cls << " point at CLS, " << c.tokens << " tokens; qa_windows "
+              << c.encode_ms << " ms\n";
   EXPECT_EQ(a.answerable, 1190u);
   EXPECT_GT(a.windows, a.examples);  // some XQuAD contexts (up to 3,326 characters) need several windows
   EXPECT_EQ(b.answerable, 3219u);
