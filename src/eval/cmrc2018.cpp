@@ -11,6 +11,8 @@
 // differently. tests/eval/squad_test.cpp checks the segmentation against NLTKWordTokenizer itself.
 #include <algorithm>
 #include <functional>
+#include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -326,8 +328,82 @@ U remove_punct(const std::string& s) {
   return out;
 }
 
-/// find_lcs's length: the longest common substring of two segment lists.
+/// The longest common substring's length in linear time (a suffix automaton of `a`, `b` run through
+/// it), for long inputs where find_lcs's table (|a| x |b|) would take hours: two 1 MiB answers.
+size_t lcs_length_linear(const std::vector<U>& a, const std::vector<U>& b) {
+  if (a.size() > b.size()) return lcs_length_linear(b, a);  // the automaton of the shorter one
+  std::unordered_map<U, int> ids;
+  std::vector<int> x, y;
+  x.reserve(a.size());
+  y.reserve(b.size());
+  for (const auto& s : a) x.push_back(ids.emplace(s, static_cast<int>(ids.size())).first->second);
+  for (const auto& s : b) {
+    auto it = ids.find(s);
+    y.push_back(it == ids.end() ? -1 : it->second);
+  }
+  struct State {
+    size_t len = 0;
+    int link = -1;
+    std::map<int, int> next;
+  };
+  std::vector<State> st(1);
+  st.reserve(2 * x.size() + 1);
+  int last = 0;
+  for (int c : x) {
+    const int cur = static_cast<int>(st.size());
+    st.push_back(State{st[last].len + 1, -1, {}});
+    int p = last;
+    while (p != -1 && !st[p].next.count(c)) {
+      st[p].next[c] = cur;
+      p = st[p].link;
+    }
+    if (p == -1) {
+      st[cur].link = 0;
+    } else {
+      const int q = st[p].next[c];
+      if (st[p].len + 1 == st[q].len) {
+        st[cur].link = q;
+      } else {
+        const int clone = static_cast<int>(st.size());
+        st.push_back(State{st[p].len + 1, st[q].link, st[q].next});
+        while (p != -1 && st[p].next[c] == q) {
+          st[p].next[c] = clone;
+          p = st[p].link;
+        }
+        st[q].link = clone;
+        st[cur].link = clone;
+      }
+    }
+    last = cur;
+  }
+  size_t best = 0, l = 0;
+  int v = 0;
+  for (int c : y) {
+    if (c < 0) {
+      v = 0;
+      l = 0;
+      continue;
+    }
+    while (v != 0 && !st[v].next.count(c)) {
+      v = st[v].link;
+      l = st[v].len;
+    }
+    auto it = st[v].next.find(c);
+    if (it != st[v].next.end()) {
+      v = it->second;
+      ++l;
+    } else {
+      v = 0;
+      l = 0;
+    }
+    best = std::max(best, l);
+  }
+  return best;
+}
+
+/// find_lcs's length: the longest common substring of two segment lists (its table when small).
 size_t lcs_length(const std::vector<U>& a, const std::vector<U>& b) {
+  if (a.size() * b.size() > (size_t{1} << 22)) return lcs_length_linear(a, b);
   std::vector<size_t> prev(b.size() + 1, 0), cur(b.size() + 1, 0);
   size_t best = 0;
   for (size_t i = 0; i < a.size(); ++i) {

@@ -22,6 +22,7 @@
 #include "support/test_support.h"
 #include "textune/core/error.h"
 #include "textune/core/json.h"
+#include "textune/core/utf8.h"
 #include "textune/eval/squad.h"
 
 namespace {
@@ -251,6 +252,39 @@ TEST(Cmrc2018Metrics, HandCasesEqualTheScript) {
   // "北京." segments to 北 / 京 / "." : LCS 2 of 3 and 2 -> F1 = 2 * (2/3 * 1) / (2/3 + 1) = 0.8
   EXPECT_NEAR(eval::cmrc_f1("\u5317\u4eac.", {"\u5317\u4eac"}), 0.8, 1e-15);
   EXPECT_EQ(eval::cmrc_f1("", {""}), 0.0);  // no common substring: 0, even when both are empty
+}
+
+/// `n` CJK characters from `first` (U+4E00..U+9FA5 are segments of their own).
+std::string cjk(char32_t first, size_t n) {
+  std::u32string s;
+  for (size_t i = 0; i < n; ++i) s.push_back(first + static_cast<char32_t>(i));
+  return textune::core::utf8_encode(s);
+}
+std::string repeat(const std::string& s, size_t n) {
+  std::string out;
+  for (size_t i = 0; i < n; ++i) out += s;
+  return out;
+}
+
+TEST(Cmrc2018Metrics, LongInputsTakeLinearTime) {
+  // find_lcs's table is |answer| x |prediction|; past 4M cells a suffix automaton gives the same length.
+  // 3000 distinct characters; the prediction holds 1500 of them in a row between 1500 others:
+  // LCS 1500, precision 1500/3000, recall 1500/3000, F1 0.5
+  const std::string answer = cjk(0x4E00, 3000);
+  const std::string middle = textune::core::utf8_substr(answer, 1000, 1500);
+  EXPECT_NEAR(eval::cmrc_f1(cjk(0x7000, 1000) + middle + cjk(0x8000, 500), {answer}), 0.5, 1e-15);
+  // repeats: answer (甲乙)^1050; prediction 丙 (甲乙)^700 甲 丙^698: LCS 1401 of 2100 and 2100
+  const std::string jia = "\u7532", yi = "\u4e59", bing = "\u4e19";
+  const double p = 1.0 * 1401 / 2100;
+  EXPECT_NEAR(eval::cmrc_f1(bing + repeat(jia + yi, 700) + jia + repeat(bing, 698), {repeat(jia + yi, 1050)}),
+              (2 * p * p) / (p + p), 1e-15);
+  // two answers of 300,000 characters (a 1 MiB reference field): a fraction of a second, not hours
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string big = cjk(0x4E00, 20000);
+  EXPECT_NEAR(eval::cmrc_f1(repeat(big, 15), {repeat(big, 15)}), 1.0, 1e-15);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_LT(s, 20.0);
+  std::printf("cmrc_f1 of two 300,000-character texts: %.2f s\n", s);
 }
 
 TEST(Cmrc2018Metrics, DevEqualsTheScript) {
