@@ -111,8 +111,13 @@ struct QaPostprocessResult {
 /// max_answer_length; the min null score (start_logits[cls] + end_logits[cls]) over the windows;
 /// the best n_best_size kept, probabilities by softmax; v2.0: "" when the null score beats the best
 /// by more than null_score_diff_threshold. `start_logits[f]` and `end_logits[f]` are window f's
-/// logits (length >= windows[f].encoding.size(); padding ignored). `contexts[e]` is example e's context.
-/// @throws textune::DataError when the logits do not fit the windows.
+/// logits (length >= windows[f].encoding.size(); logits past the window's tokens are padding: as in
+/// run_qa's padded features they take part in the argsort and spans on them are dropped). `contexts[e]`
+/// is example e's context. Scores are float32 sums and the softmax float32 as numpy computes them
+/// (float64 with the "empty" fallback); equal logits rank the later index first (a stable argsort,
+/// which np.argsort is on up to 16 values). Source: src/tasks/question_answering/postprocess.cpp.
+/// @throws textune::DataError when the logits do not fit the windows (fewer than the window's tokens,
+///         NaN, another number of rows than windows) or a window names no example.
 QaPostprocessResult postprocess_qa_predictions(const std::vector<std::string>& contexts,
                                                const std::vector<QaWindow>& windows,
                                                const std::vector<std::vector<float>>& start_logits,
@@ -149,7 +154,12 @@ struct QaAnswerSpan {
 /// outer product within max_answer_len, end >= start), character offsets (align_to_words: widened to
 /// whole words through the encoding's word_ids); answers of all windows sorted by score, the top_k
 /// kept; with handle_impossible_answer the null answer {"", min_null_score, 0, 0} joins them.
-/// `windows`: the example's windows; logits as postprocess_qa_predictions'.
+/// Equal answers ignoring case (str.lower()) merge, their scores added (the pipeline's get_answer).
+/// `windows`: the example's windows; logits as postprocess_qa_predictions' (the softmax runs over
+/// every logit given, padding masked, as over the reference's padded row). Equal span scores rank by
+/// (start, end) ascending (np.argmax's order; np.argpartition's is unspecified).
+/// @throws textune::DataError when the logits do not fit the windows; textune::UsageError for top_k
+///         or max_answer_len 0.
 std::vector<QaAnswerSpan> pipeline_answers(const std::string& context, const std::vector<const QaWindow*>& windows,
                                            const std::vector<const std::vector<float>*>& start_logits,
                                            const std::vector<const std::vector<float>*>& end_logits,
