@@ -52,7 +52,8 @@ core::Json squad_v1(const std::vector<QaGold>& gold, const std::map<std::string,
 /// "NoAns_total" (each group only when it has questions), and with na_probs "best_exact",
 /// "best_exact_thresh", "best_f1", "best_f1_thresh" (find_all_best_thresh). Scores x100; the key
 /// order is the script's. A question without a prediction: the script prints "Missing prediction
-/// for ..." and scores it as ""; the same here (logged once with the count).
+/// for ..." and skips it, then raises KeyError building HasAns/NoAns; here it is scored as the
+/// answer "" (logged once with the count).
 /// @throws textune::DataError when `gold` is empty or na_probs lacks a predicted question.
 /// Ties among equal probabilities are taken in the order of `gold` (then the other ids), which is
 /// the order run_qa.py's null_odds follow; the overload below takes a file's order.
@@ -73,7 +74,11 @@ core::Json squad_v2(const std::vector<QaGold>& gold, const std::map<std::string,
 
 /// mixed_segmentation: lower case and strip, then CJK characters (U+4E00..U+9FA5) and the script's
 /// punctuation one per segment, the runs between them split as NLTK's word_tokenize splits English
-/// (the Treebank rules of nltk/tokenize/destructive.py; sentence splitting skipped, see the tests);
+/// (the rules of NLTKWordTokenizer, nltk/tokenize/destructive.py, which word_tokenize applies after
+/// punkt's sentence splitting; that splitting is skipped, so a sentence-final period inside a run,
+/// "u.s. army. next", stays on its word where punkt would make it a token). Checked against
+/// NLTKWordTokenizer itself on 1,082 strings (tests/eval/squad_test.cpp); Python 3 semantics
+/// (str.lower with final sigma; the Python 2 script lowered per character).
 /// `remove_punctuation` drops the punctuation list first.
 std::vector<std::string> cmrc_mixed_segmentation(const std::string& s, bool remove_punctuation = false);
 /// remove_punctuation: lower case, strip, drop the script's punctuation list (sp_char: - : _ * ^ / \\ ~ `
