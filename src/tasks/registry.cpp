@@ -10,6 +10,7 @@
 #include "textune/core/checkpoint.h"
 #include "textune/core/error.h"
 #include "textune/core/problem_type.h"
+#include "textune/tasks/question_answering.h"
 #include "textune/tasks/text_classification.h"
 #include "textune/tasks/token_classification.h"
 
@@ -55,6 +56,8 @@ void register_builtin_tasks(Registry& r) {
             });
   add_entry(r, kTokenClassification, {"ner", "token_classification"}, models::TaskKind::kTokenClassification,
             [](const std::string&) -> std::unique_ptr<Task> { return std::make_unique<TokenClassificationTask>(); });
+  add_entry(r, kQuestionAnswering, {"qa", "question_answering"}, models::TaskKind::kQuestionAnswering,
+            [](const std::string&) -> std::unique_ptr<Task> { return std::make_unique<QuestionAnsweringTask>(); });
 }
 
 Registry& registry() {

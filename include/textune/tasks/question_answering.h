@@ -237,6 +237,9 @@ class QuestionAnsweringTask : public Task {
   std::shared_ptr<Examples> read(const std::string& path, bool labelled) const override;
   /// {"question", "context"} objects (data::qa_from_inputs).
   std::shared_ptr<Examples> from_inputs(const std::vector<core::Json>& inputs) const override;
+  /// `textune data`: read_qa without requiring answers; the answers are shown when every question
+  /// has them (or is unanswerable).
+  std::shared_ptr<Examples> preview(const std::string& path) const override;
   /// qa_windows with the tokenizer's padding side; FeatureData holds the QaWindows.
   Features featurize(const Examples& examples, const tokenizers::Tokenizer& tokenizer,
                      const FeatureOptions& options) const override;
