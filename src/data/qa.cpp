@@ -50,63 +50,6 @@ std::string read_bytes(const std::string& path) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// SQuAD: data[].paragraphs[].qas[]
-
-void read_squad(Json& doc, const std::string& path, Checker& checker) {
-  auto data = doc.find("data");
-  if (data == doc.end() || !data->is_array())
-    throw DataError(
-        fmt::format("{}: \"data\" is {}, expected a list of articles (SQuAD: {{\"data\": [{{\"title\", "
-                    "\"paragraphs\": [{{\"context\", \"qas\": [...]}}]}}]}})",
-                    path, data == doc.end() ? "missing" : type_of(*data)));
-  size_t number = 0;
-  for (size_t a = 0; a < data->size(); ++a) {
-    const Json& article = (*data)[a];
-    if (!article.is_object())
-      throw DataError(fmt::format("{}: data[{}] is {}, expected an article {{\"title\", \"paragraphs\"}}", path, a,
-                                  type_of(article)));
-    auto paragraphs = article.find("paragraphs");
-    if (paragraphs == article.end() || !paragraphs->is_array())
-      throw DataError(fmt::format("{}: data[{}].paragraphs is {}, expected a list of {{\"context\", \"qas\"}}", path, a,
-                                  paragraphs == article.end() ? "missing" : type_of(*paragraphs)));
-    auto title = article.find("title");
-    for (size_t p = 0; p < paragraphs->size(); ++p) {
-      const Json& paragraph = (*paragraphs)[p];
-      if (!paragraph.is_object())
-        throw DataError(fmt::format("{}: data[{}].paragraphs[{}] is {}, expected {{\"context\", \"qas\"}}", path, a, p,
-                                    type_of(paragraph)));
-      auto qas = paragraph.find("qas");
-      if (qas == paragraph.end() || !qas->is_array())
-        throw DataError(fmt::format("{}: data[{}].paragraphs[{}].qas is {}, expected a list of questions", path, a, p,
-                                    qas == paragraph.end() ? "missing" : type_of(*qas)));
-      auto context = paragraph.find("context");
-      for (size_t q = 0; q < qas->size(); ++q) {
-        const Json& qa = (*qas)[q];
-        Fields f;
-        f.line = ++number;
-        f.where = fmt::format("question {}, data[{}].paragraphs[{}].qas[{}]", number, a, p, q);
-        if (!qa.is_object()) {
-          checker.row_problem(
-              fmt::format("{}: {}, expected a question {{\"id\", \"question\", \"answers\"}}", f.where, type_of(qa)));
-          continue;
-        }
-        auto get = [&](const Json& o, const char* k) {
-          auto it = o.find(k);
-          return it == o.end() ? nullptr : &*it;
-        };
-        f.id = get(qa, "id");
-        f.title = title == article.end() ? nullptr : &*title;
-        f.question = get(qa, "question");
-        f.context = context == paragraph.end() ? nullptr : &*context;
-        f.answers = get(qa, "answers");
-        f.is_impossible = get(qa, "is_impossible");
-        checker.question(f);
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // rows: `datasets` JSON/JSONL records, CSV/TSV/xlsx tables
 
 std::string list_columns(const std::vector<std::string>& cols) {
@@ -257,24 +200,13 @@ QaDataset read(const std::string& path, const QaReadOptions& options, Mode mode)
     // SQuAD ({"data": [...]}), or JSON Lines in a .json file (what `datasets`' to_json writes).
     std::string text = decode_text(read_bytes(path), options.data.read.encoding, path);
     if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
-    Json doc;
-    bool lines = false;
-    try {
-      doc = core::parse_json(std::string_view(text), path, core::JsonLimits{});
-    } catch (const DataError& e) {
-      // A second value after the first: JSON Lines. Anything else is the file's syntax error.
-      if (std::string(e.what()).find("expected end of input") == std::string::npos) throw;
-      lines = true;
-    }
+    const qa_internal::SquadRead r = qa_internal::read_squad_stream(text, path, checker, ds);
     text = std::string();
-    if (!lines && doc.is_object() && doc.contains("data")) {
+    if (r == qa_internal::SquadRead::kSquad) {
       ds.format = "squad";
-      read_squad(doc, path, checker);
-      doc = Json();
       finish(ds, checker, options.data);
       return ds;
     }
-    doc = Json();
     format = Format::kJsonl;
   }
   ReadOptions ro = options.data.read;

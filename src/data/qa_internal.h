@@ -98,4 +98,18 @@ class Checker {
   std::string offsets_of_;
 };
 
+/// What read_squad_stream found.
+enum class SquadRead {
+  kSquad,      ///< a SQuAD file: its questions went through the checker
+  kNotSquad,   ///< one JSON object without "data" (nothing checked)
+  kJsonLines,  ///< JSON Lines: a first object without "data", then more (nothing checked)
+};
+
+/// Reads SQuAD JSON text as a stream (qa_squad.cpp): each paragraph's questions go through `checker`
+/// when the paragraph ends, the article's title is set on its examples; values that are not needed
+/// are not kept, so memory is the text and the examples. Nesting is bounded by core::JsonLimits'
+/// max_depth. @throws textune::DataError for invalid JSON (FILE:LINE:COL), nesting too deep, or a
+/// file whose structure above the questions is wrong (naming the JSON path, e.g. "data[3] is a list").
+SquadRead read_squad_stream(std::string_view text, const std::string& path, Checker& checker, QaDataset& ds);
+
 }  // namespace textune::data::qa_internal
