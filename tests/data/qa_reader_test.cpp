@@ -241,6 +241,31 @@ TEST(QaReaderLayouts, SquadV2UnanswerableQuestions) {
   EXPECT_TRUE(d.labelled);
 }
 
+// JSON objects are unordered: "qas" before "context", "paragraphs" before "title", "answers" first.
+TEST(QaReaderLayouts, SquadKeysInAnyOrder) {
+  TempDir tmp;
+  const std::string text = R"({"data": [{"paragraphs": [{"qas": [
+      {"answers": [{"answer_start": 4, "text": "def", "extra": {"x": [1, 2]}}], "question": "q1", "id": "a",
+       "notes": [[1], {"y": null}]},
+      7],
+    "context": "abc def"}], "title": "Later"}], "version": "1.1"})";
+  const std::string m = data_error([&] { read(tmp / "o.json", text); });
+  EXPECT_THAT(
+      m,
+      HasSubstr(R"(1 invalid question of 2: question 2, data[0].paragraphs[0].qas[1]: a number, expected a question)"));
+  const QaDataset d = read(tmp / "o.json", text, skipping());
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d.examples[0].id, "a");
+  EXPECT_EQ(d.examples[0].title, "Later");
+  EXPECT_EQ(d.examples[0].context, "abc def");
+  EXPECT_EQ(d.examples[0].answers.at(0).answer_start, 4u);
+  // above the questions, a wrong shape is the file's error, naming where
+  EXPECT_THAT(data_error([&] { read(tmp / "p.json", R"({"data": [{"title": "T"}]})"); }),
+              HasSubstr(R"(data[0] has no "paragraphs")"));
+  EXPECT_THAT(data_error([&] { read(tmp / "q.json", R"({"data": [{"paragraphs": [{"context": "c", "qas": 5}]}]})"); }),
+              HasSubstr("data[0].paragraphs[0].qas is a number, expected a list of questions"));
+}
+
 // `datasets`' squad rows: {"id", "title", "context", "question", "answers": {"text": [..], "answer_start": [..]}}
 const char* kRow1 =
     R"({"id": "r1", "title": "T", "context": "Denver Broncos won", "question": "Who won?", "answers": {"text": ["Denver Broncos"], "answer_start": [0]}})";
