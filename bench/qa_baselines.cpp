@@ -5,11 +5,17 @@
 //                      [--held-out 0.2] [--seed 42]
 //   qa_baselines predict --data FILE [--train FILE] [--max-words N] [--metric squad|cmrc2018]
 //                      [--sliding-window OUT.json] [--first-sentence OUT.json]
+//   qa_baselines subset --data FILE.json --ids PREDICTIONS.json --output OUT.json
 //
 // split: a SQuAD-shaped file (XQuAD, CMRC 2018) cut by ARTICLE (the entries of "data"): the
 //   articles are shuffled by Fisher-Yates with std::mt19937_64(seed) (j = rng() % (i + 1), i from
 //   n-1 down to 1), the first round(n * held_out) (at least 1, at most n-1) of that order are held
 //   out; both files keep the articles in file order and the file's "version". Counts to stderr.
+//
+// subset: the questions of a SQuAD file whose ids are keys of a predictions file {id: text} (the
+//   questions a model was evaluated on: `textune eval --skip-invalid` leaves out CMRC 2018's questions
+//   whose answer_start does not match), articles and paragraphs left without questions dropped, so
+//   that the peers are scored on the same questions as the model.
 //
 // predict: every question of --data (a SQuAD file, or any layout data::read_qa reads; answers are
 //   not read, so CMRC 2018's answers with answer_start -1 drop no question) answered by two peers, each written as a
@@ -399,10 +405,12 @@ std::vector<std::pair<size_t, size_t>> sliding_window_answers(const Text& ctx, c
 // ---- commands -----------------------------------------------------------------------------------
 
 [[noreturn]] void usage(const std::string& why) {
-  throw UsageError("qa_baselines: " + why +
-                   " (usage: qa_baselines split --data FILE.json --train-output A.json --eval-output B.json "
-                   "[--held-out 0.2] [--seed 42] | qa_baselines predict --data FILE [--train FILE] [--max-words N] "
-                   "[--metric squad|cmrc2018] [--sliding-window OUT.json] [--first-sentence OUT.json])");
+  throw UsageError(
+      "qa_baselines: " + why +
+      " (usage: qa_baselines split --data FILE.json --train-output A.json --eval-output B.json "
+      "[--held-out 0.2] [--seed 42] | qa_baselines predict --data FILE [--train FILE] [--max-words N] "
+      "[--metric squad|cmrc2018] [--sliding-window OUT.json] [--first-sentence OUT.json] | qa_baselines subset "
+      "--data FILE.json --ids PREDICTIONS.json --output OUT.json)");
 }
 
 std::map<std::string, std::string> parse_options(int argc, char** argv, const std::vector<std::string>& names) {
@@ -479,6 +487,43 @@ int split(int argc, char** argv) {
   };
   write(o["train-output"], std::move(train));
   write(o["eval-output"], std::move(eval));
+  return 0;
+}
+
+int subset(int argc, char** argv) {
+  auto o = parse_options(argc, argv, {"--data", "--ids", "--output"});
+  for (const char* k : {"data", "ids", "output"})
+    if (!o.count(k)) usage(std::string("subset needs --") + k);
+  Json ids = textune::core::read_json_file(o["ids"]);
+  if (!ids.is_object()) throw DataError(o["ids"] + ": expected a predictions object {id: text}");
+  std::unordered_map<std::string, bool> keep;
+  for (const auto& [k, v] : ids.items()) keep[k] = true;
+  Json file = textune::core::read_json_file(o["data"]);
+  if (!file.is_object() || !file.contains("data") || !file["data"].is_array())
+    throw DataError(o["data"] + ": expected a SQuAD file (an object with a \"data\" list of articles)");
+  Json data = Json::array();
+  for (Json& a : file["data"]) {
+    if (!a.is_object() || !a.contains("paragraphs") || !a["paragraphs"].is_array()) continue;
+    Json paragraphs = Json::array();
+    for (Json& p : a["paragraphs"]) {
+      if (!p.is_object() || !p.contains("qas") || !p["qas"].is_array()) continue;
+      Json qas = Json::array();
+      for (Json& q : p["qas"])
+        if (q.is_object() && q.contains("id") && q["id"].is_string() && keep.count(q["id"].get<std::string>()))
+          qas.push_back(std::move(q));
+      if (qas.empty()) continue;
+      p["qas"] = std::move(qas);
+      paragraphs.push_back(std::move(p));
+    }
+    if (paragraphs.empty()) continue;
+    a["paragraphs"] = std::move(paragraphs);
+    data.push_back(std::move(a));
+  }
+  file["data"] = std::move(data);
+  Counts c = count_of(file["data"]);
+  textune::core::write_json_file(o["output"], file, -1);
+  std::fprintf(stderr, "%s: %zu articles, %zu paragraphs, %zu questions\n", o["output"].c_str(), c.articles,
+               c.paragraphs, c.questions);
   return 0;
 }
 
@@ -621,7 +666,8 @@ int main(int argc, char** argv) {
     std::string cmd = argc > 1 ? argv[1] : "";
     if (cmd == "split") return split(argc, argv);
     if (cmd == "predict") return predict(argc, argv);
-    usage(cmd.empty() ? "expected a command, split or predict" : "unknown command '" + cmd + "'");
+    if (cmd == "subset") return subset(argc, argv);
+    usage(cmd.empty() ? "expected a command: split, predict or subset" : "unknown command '" + cmd + "'");
   } catch (const textune::Error& e) {
     std::fprintf(stderr, "%s\n", e.what());
     return e.exit_code();

@@ -109,7 +109,14 @@ check "split: file order kept" "$(python_free_articles "$T/a.json" | sort -V | t
 "$B" split --data "$T/ten.json" --held-out 0.2 --seed 7 --train-output "$T/a2.json" --eval-output "$T/b2.json" 2>"$T/log"
 check "split: the same seed, the same split" "same" "$(cmp -s "$T/b.json" "$T/b2.json" && echo same || echo differs)"
 
-# 6. Errors: usage errors exit 2, a file that cannot be read exits 1, each with one line.
+# 6. subset: the questions whose ids a predictions file holds; paragraphs and articles left empty
+#    go. hand.json's one article keeps 2 of its 5 paragraphs.
+printf '{"zh": "x", "inner": "y", "nope": "z"}\n' >"$T/ids.json"
+"$B" subset --data "$T/hand.json" --ids "$T/ids.json" --output "$T/sub.json" 2>"$T/log"
+check "subset: the ids kept, in file order" "zh inner" "$(grep -o '"id":"[^"]*"' "$T/sub.json" | sed 's/"id":"\(.*\)"/\1/' | tr '\n' ' ' | sed 's/ $//')"
+check "subset: counts" "$T/sub.json: 1 articles, 2 paragraphs, 2 questions" "$(cat "$T/log")"
+
+# 7. Errors: usage errors exit 2, a file that cannot be read exits 1, each with one line.
 rc=0; "$B" predict --data "$T/hand.json" --max-words 0 --sliding-window "$T/x.json" 2>"$T/err" || rc=$?
 check "usage: --max-words 0 exits 2" "2 1" "$rc $(wc -l <"$T/err" | tr -d ' ')"
 rc=0; "$B" split --data "$T/ten.json" --held-out 1.5 --train-output "$T/x" --eval-output "$T/y" 2>"$T/err" || rc=$?
