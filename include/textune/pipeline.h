@@ -113,6 +113,21 @@ class Pipeline {
   /// Whether the task predicts inputs longer than max_length in windows (tasks::Task::
   /// windows_long_inputs) rather than cutting them: serve then refuses no input for its length.
   virtual bool windows_long_inputs() const { return false; }
+
+  /// What one input costs a batch of the inference loop: the features (windows) it becomes and their
+  /// tokens, special tokens included, unpadded.
+  struct InputCost {
+    size_t features = 1;
+    size_t tokens = 0;
+  };
+  /// The features and tokens of one input as predict_records would featurize it (the task's
+  /// from_inputs and featurize at max_length), for serve's batch budget: a windowed task
+  /// (windows_long_inputs: question answering's doc_stride windows, token classification's stride
+  /// windows) counts every window. nullopt when the task does not window (the caller counts the
+  /// input's tokens itself, one feature; the default).
+  /// @throws textune::DataError for an input the task refuses (as check_input), or one over the
+  ///         task's window limit (question answering's max_windows).
+  virtual std::optional<InputCost> input_cost(const core::Json& input) const { return std::nullopt; }
   /// What /info says of the task besides its name (tasks::Task::info: labels, problem_type...).
   virtual core::Json info() const;
 

@@ -54,8 +54,10 @@ size_t BatchQueue::size() const {
 }
 
 std::vector<SequenceResult> BatchQueue::predict(const std::vector<core::Json>& inputs,
-                                                const std::vector<size_t>& num_tokens, const CancelCheck& cancelled) {
-  if (inputs.size() != num_tokens.size()) throw std::invalid_argument("BatchQueue::predict: sizes differ");
+                                                const std::vector<size_t>& num_tokens, const CancelCheck& cancelled,
+                                                const std::vector<size_t>& num_features) {
+  if (inputs.size() != num_tokens.size() || (!num_features.empty() && num_features.size() != inputs.size()))
+    throw std::invalid_argument("BatchQueue::predict: sizes differ");
   if (inputs.empty()) return {};
   auto request = std::make_shared<Request>();
   request->inputs = inputs;
@@ -67,8 +69,10 @@ std::vector<SequenceResult> BatchQueue::predict(const std::vector<core::Json>& i
     if (stopping_) throw HttpError(503, ErrorType::kUnhealthy, "the server is shutting down");
     const auto now = Clock::now();
     for (size_t i = 0; i < inputs.size(); ++i) {
-      queue_.push_back({request, i, num_tokens[i], now});
+      const size_t features = num_features.empty() ? 1 : std::max<size_t>(1, num_features[i]);
+      queue_.push_back({request, i, num_tokens[i], features, now});
       queued_tokens_ += num_tokens[i];
+      queued_features_ += features;
     }
   }
   cv_.notify_all();
@@ -80,6 +84,7 @@ std::vector<SequenceResult> BatchQueue::predict(const std::vector<core::Json>& i
         const auto end = std::remove_if(queue_.begin(), queue_.end(), [&](const Item& it) {
           if (it.request != request) return false;
           queued_tokens_ -= it.num_tokens;
+          queued_features_ -= it.num_features;
           return true;
         });
         queue_.erase(end, queue_.end());
@@ -93,7 +98,7 @@ std::vector<SequenceResult> BatchQueue::predict(const std::vector<core::Json>& i
 }
 
 bool BatchQueue::batch_ready_locked() const {
-  return queue_.size() >= options_.max_batch_requests || queued_tokens_ >= options_.max_batch_tokens;
+  return queued_features_ >= options_.max_batch_requests || queued_tokens_ >= options_.max_batch_tokens;
 }
 
 void BatchQueue::work() {
@@ -110,12 +115,15 @@ void BatchQueue::work() {
       while (!stopping_ && !flushing_ && !queue_.empty() && !batch_ready_locked() && Clock::now() < deadline)
         cv_.wait_until(lock, deadline);
       if (queue_.empty()) continue;  // another worker took them
-      size_t tokens = 0;
-      while (!queue_.empty() && batch.size() < options_.max_batch_requests) {
-        const size_t t = queue_.front().num_tokens;
-        if (!batch.empty() && tokens + t > options_.max_batch_tokens) break;
+      size_t tokens = 0, features = 0;
+      while (!queue_.empty()) {
+        const size_t t = queue_.front().num_tokens, f = queue_.front().num_features;
+        if (!batch.empty() && (tokens + t > options_.max_batch_tokens || features + f > options_.max_batch_requests))
+          break;
         tokens += t;
+        features += f;
         queued_tokens_ -= t;
+        queued_features_ -= f;
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
@@ -139,7 +147,7 @@ std::string input_shape(const core::Json& input) {
 
 void BatchQueue::run_batch(std::vector<Item>& batch) {
   const auto start = Clock::now();
-  size_t tokens = 0;
+  size_t tokens = 0, features = 0;
   // Inputs grouped by shape (strings first, then objects by their keys, in order of first
   // appearance): one predict_records call per group, so that only inputs of one shape are padded
   // together (see the class comment).
@@ -147,6 +155,7 @@ void BatchQueue::run_batch(std::vector<Item>& batch) {
   std::vector<std::vector<size_t>> groups(1);  // positions in `batch`, per shape
   for (size_t i = 0; i < batch.size(); ++i) {
     tokens += batch[i].num_tokens;
+    features += batch[i].num_features;
     const std::string shape = input_shape(batch[i].request->inputs[batch[i].index]);
     const size_t g = static_cast<size_t>(std::find(shapes.begin(), shapes.end(), shape) - shapes.begin());
     if (g == shapes.size()) {
@@ -174,7 +183,7 @@ void BatchQueue::run_batch(std::vector<Item>& batch) {
   }
   const auto end = Clock::now();
   const double inference_s = std::chrono::duration<double>(end - start).count();
-  if (metrics_) metrics_->batch(batch.size(), tokens, inference_s);
+  if (metrics_) metrics_->batch(features, tokens, inference_s);  // sequences: windows of windowed inputs
 
   std::vector<std::shared_ptr<Request>> finished;
   {

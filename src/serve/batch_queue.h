@@ -40,12 +40,12 @@ struct SequenceResult {
 };
 
 /// A queue of inputs served by worker threads, each taking the longest prefix of the queue that
-/// fits the limits and calling Pipeline::predict_records once per input shape in it: once for its
-/// strings (single texts), then once for each set of object keys ({"text", "text_pair"}: pairs), in
-/// order of first appearance. Each input is featurized on its own but padded with its batch, so
-/// inputs of one shape only are padded together, as when `predict(texts)` and `predict(pairs)`
-/// were called apart: the answers do not depend on what else was queued with other shapes.
-/// Results go back to the caller that enqueued them. Thread-safe.
+/// fits the limits (tokens, and features: an input's windows count one each) and calling Pipeline::predict_records once
+/// per input shape in it: once for its strings (single texts), then once for each set of object keys ({"text",
+/// "text_pair"}: pairs), in order of first appearance. Each input is featurized on its own but padded with its batch,
+/// so inputs of one shape only are padded together, as when `predict(texts)` and `predict(pairs)` were called apart:
+/// the answers do not depend on what else was queued with other shapes. Results go back to the caller that enqueued
+/// them. Thread-safe.
 class BatchQueue {
  public:
   using Clock = std::chrono::steady_clock;
@@ -59,13 +59,17 @@ class BatchQueue {
 
   /// Enqueues `inputs` (the task's inputs: strings or objects; with their token counts, special
   /// tokens included) and blocks until every one has been predicted. Results are in input order.
+  /// `num_features`: the features (windows) each input becomes (Pipeline::input_cost; empty: one
+  /// each), counted against max_batch_requests instead of the inputs, so that the windows of long
+  /// contexts fill a batch as separate sequences would (an input is never split: one whose windows
+  /// exceed the limit runs alone).
   /// While waiting, asks `cancelled` every 20 ms: when it says so, the request's inputs still queued
   /// are taken out (never predicted; those in a batch already running finish unseen) and Cancelled
   /// is thrown.
   /// @throws std::invalid_argument when the sizes differ; HttpError 503 (Unhealthy) after stop();
   ///         Cancelled.
   std::vector<SequenceResult> predict(const std::vector<core::Json>& inputs, const std::vector<size_t>& num_tokens,
-                                      const CancelCheck& cancelled = {});
+                                      const CancelCheck& cancelled = {}, const std::vector<size_t>& num_features = {});
 
   /// From now on batches start at once (no waiting for max_wait_ms); used when shutting down.
   void flush();
@@ -82,6 +86,7 @@ class BatchQueue {
     std::shared_ptr<Request> request;
     size_t index;
     size_t num_tokens;
+    size_t num_features;  ///< windows (>= 1)
     Clock::time_point enqueued;
   };
 
@@ -96,6 +101,7 @@ class BatchQueue {
   std::condition_variable cv_;
   std::deque<Item> queue_;
   size_t queued_tokens_ = 0;
+  size_t queued_features_ = 0;
   bool stopping_ = false;
   bool flushing_ = false;
   std::vector<std::thread> workers_;

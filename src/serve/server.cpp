@@ -33,6 +33,7 @@
 #include <map>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -528,11 +529,42 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
     // predicts long inputs in windows: nothing is refused for its length).
     const bool truncate = request.truncate.value_or(options.auto_truncate);
     const CancelCheck cancelled = client_gone_check();
-    std::vector<size_t> num_tokens;
+    std::vector<size_t> num_tokens, num_features;
     num_tokens.reserve(request.inputs.size());
-    for (const Sequence& s : request.inputs) {
+    num_features.reserve(request.inputs.size());
+    for (size_t i = 0; i < request.inputs.size(); ++i) {
+      const Sequence& s = request.inputs[i];
       if (cancelled()) throw Cancelled();
       size_t n = 0;
+      // A windowed task's input counts the windows the task cuts it into (Pipeline::input_cost):
+      // they are sequences of the batch, each against max_batch_requests, their tokens against
+      // max_batch_tokens. An input is never split across batches, so one that cannot fit a batch is
+      // refused (413); one over the task's window limit (max_windows) is the task's 422.
+      std::optional<Pipeline::InputCost> cost;
+      auto name = [&] { return request.batch ? fmt::format("inputs[{}]", i) : std::string("the input"); };
+      if (windows) {
+        try {
+          cost = pipeline->input_cost(inputs[i]);
+        } catch (const DataError& e) {
+          throw HttpError(422, ErrorType::kValidation,
+                          request.batch ? fmt::format("Input validation error: inputs[{}]: {}", i, e.what())
+                                        : fmt::format("Input validation error: {}", e.what()));
+        } catch (const std::exception& e) {
+          throw HttpError(422, ErrorType::kTokenizer, std::string("tokenizer error ") + e.what());
+        }
+      }
+      if (cost) {
+        if (cost->features > options.max_batch_requests || cost->tokens > options.max_batch_tokens)
+          throw HttpError(
+              413, ErrorType::kValidation,
+              fmt::format("Input validation error: {} becomes {} windows of {} tokens in all, more than "
+                          "one batch holds (--max-batch-requests {}, --max-batch-tokens {})",
+                          name(), cost->features, cost->tokens, options.max_batch_requests, options.max_batch_tokens));
+        metrics.input_length(cost->tokens);
+        num_tokens.push_back(cost->tokens);
+        num_features.push_back(cost->features);
+        continue;
+      }
       try {
         n = count_tokens(s);
       } catch (const std::exception& e) {
@@ -547,10 +579,11 @@ void Server::Impl::predict(const std::string& raw_body, httplib::Response& res) 
       }
       metrics.input_length(n);
       num_tokens.push_back(n);
+      num_features.push_back(1);
     }
     const double tokenization_s = seconds_since(start);
 
-    std::vector<SequenceResult> results = queue->predict(inputs, num_tokens, cancelled);
+    std::vector<SequenceResult> results = queue->predict(inputs, num_tokens, cancelled, num_features);
     core::Json answer = core::Json::array();
     double queue_s = 0, inference_s = 0;
     for (const SequenceResult& r : results) {

@@ -36,6 +36,20 @@ Entity to_entity(const core::Json& e) {
   return out;
 }
 
+/// The registry name of the task whose records answers() turns into Answer
+/// (tasks/question_answering.h's kQuestionAnswering).
+constexpr const char* kQuestionAnswering = "question-answering";
+
+/// One answer of the question-answering predictor's record ({"answer", "score", "start", "end"}).
+Answer to_answer(const core::Json& a) {
+  Answer out;
+  out.answer = a.value("answer", std::string());
+  out.score = a.value("score", 0.0);
+  out.start = a.value("start", size_t{0});
+  out.end = a.value("end", size_t{0});
+  return out;
+}
+
 /// A record of the text-classification predictor as a Prediction.
 Prediction to_prediction(const core::Json& r) {
   Prediction p;
@@ -119,6 +133,49 @@ class TaskPipeline final : public Pipeline {
       out.push_back(std::move(entities));
     }
     return out;
+  }
+
+  std::vector<std::vector<Answer>> answers(
+      const std::vector<std::pair<std::string, std::string>>& questions_and_contexts) const override {
+    if (model_.task->name() != kQuestionAnswering)
+      throw UsageError(
+          fmt::format("Pipeline::answers answers questions with a question-answering model; this model's task is "
+                      "{}: use predict_records",
+                      model_.task->name()));
+    std::vector<core::Json> inputs;
+    inputs.reserve(questions_and_contexts.size());
+    for (const auto& [question, context] : questions_and_contexts) {
+      core::Json j = core::Json::object();
+      j["question"] = question;
+      j["context"] = context;
+      inputs.push_back(std::move(j));
+    }
+    std::vector<std::vector<Answer>> out;
+    out.reserve(inputs.size());
+    // The predictor's record: {"answer", "score", "start", "end"} with top_k 1, {"answers": [...]} above.
+    for (const auto& r : predict_records(inputs)) {
+      std::vector<Answer> answers;
+      if (r.contains("answers") && r["answers"].is_array())
+        for (const auto& a : r["answers"]) answers.push_back(to_answer(a));
+      else if (r.contains("answer"))
+        answers.push_back(to_answer(r));
+      out.push_back(std::move(answers));
+    }
+    return out;
+  }
+
+  std::optional<InputCost> input_cost(const core::Json& input) const override {
+    if (!model_.task->windows_long_inputs()) return std::nullopt;
+    const std::shared_ptr<tasks::Examples> examples = model_.task->from_inputs({input});
+    tasks::FeatureOptions fo;
+    fo.max_length = model_.max_length;
+    fo.training = false;
+    const tasks::Features features = model_.task->featurize(*examples, *model_.tokenizer, fo);
+    InputCost cost;
+    cost.features = features.size();
+    cost.tokens = 0;
+    for (size_t i = 0; i < features.size(); ++i) cost.tokens += features.length(i);
+    return cost;
   }
 
   bool list_is_batch() const override { return model_.task->inputs_list_is_batch(); }

@@ -1,6 +1,8 @@
-// `textune predict --model DIR [--input FILE | TEXT...] [--output FILE]`: one prediction per input
-// as JSON lines or CSV, shaped by the model's task (text classification: the label and the
-// probability of every label), through train::predict (include/textune/train/evaluate.h).
+// `textune predict --model DIR [--input FILE | TEXT... | --question Q --context C ...] [--output FILE]`:
+// one prediction per input as JSON lines or CSV, shaped by the model's task (text classification:
+// the label and the probability of every label; question answering: {answer, score, start, end}
+// per question, as transformers' QuestionAnsweringPipeline), through train::predict
+// (include/textune/train/evaluate.h).
 #include <fstream>
 #include <iostream>
 
@@ -14,6 +16,7 @@
 #include "textune/core/error.h"
 #include "textune/core/fs.h"
 #include "textune/core/logging.h"
+#include "textune/tasks/question_answering.h"
 #include "textune/tasks/task.h"
 #include "textune/train/evaluate.h"
 
@@ -25,6 +28,8 @@ struct PredictCliOptions {
   std::string input, output;
   std::vector<std::string> texts;
   std::vector<std::string> text_pairs;  ///< --text-pair, one per text
+  std::vector<std::string> questions;   ///< --question (question answering)
+  std::vector<std::string> contexts;    ///< --context: one for every question, or one per question
   size_t batch_size = 32;
   std::optional<size_t> max_length;
   std::string device = "cpu";
@@ -53,8 +58,56 @@ std::string predictions_conll(const train::PredictResult& result) {
   return out;
 }
 
+bool is_blank(const std::string& s) {
+  return s.find_first_not_of(" \t\r\n\f\v") == std::string::npos;
+}
+
+/// The question-answering inputs of --question/--context: {"question", "context"} objects, one per
+/// question; one --context serves every question, else the N-th context goes with the N-th question.
+/// @throws textune::UsageError for a --question without --context (or the reverse), counts that do
+///         not pair, or other inputs given too; textune::DataError for an empty question or context.
+std::vector<core::Json> question_inputs(const PredictCliOptions& o) {
+  if (o.questions.empty())
+    throw UsageError(
+        "--context needs --question: give --question Q --context C (one --context for every question, "
+        "or one per question)");
+  if (o.contexts.empty())
+    throw UsageError(
+        "--question needs --context: give --question Q --context C (one --context for every question, "
+        "or one per question)");
+  if (!o.input.empty() || !o.texts.empty() || !o.text_pairs.empty())
+    throw UsageError("--question/--context are the inputs: give them without --input, TEXT arguments or --text-pair");
+  if (o.contexts.size() != 1 && o.contexts.size() != o.questions.size())
+    throw UsageError(
+        fmt::format("{} questions but {} --context values: give one --context for every question, or one "
+                    "per question, in order",
+                    o.questions.size(), o.contexts.size()));
+  for (size_t i = 0; i < o.questions.size(); ++i)
+    if (is_blank(o.questions[i]))
+      throw DataError(fmt::format("--question {} of {} is empty{}", i + 1, o.questions.size(),
+                                  o.questions[i].empty() ? "" : " (only whitespace)"));
+  for (size_t i = 0; i < o.contexts.size(); ++i)
+    if (is_blank(o.contexts[i]))
+      throw DataError(fmt::format("--context {} of {} is empty{}", i + 1, o.contexts.size(),
+                                  o.contexts[i].empty() ? "" : " (only whitespace)"));
+  std::vector<core::Json> inputs;
+  for (size_t i = 0; i < o.questions.size(); ++i) {
+    core::Json q = core::Json::object();
+    q["id"] = std::to_string(i + 1);
+    q["question"] = o.questions[i];
+    q["context"] = o.contexts[o.contexts.size() == 1 ? 0 : i];
+    inputs.push_back(std::move(q));
+  }
+  return inputs;
+}
+
 int run_predict(const PredictCliOptions& o) {
-  if (o.input.empty() == o.texts.empty()) throw UsageError("give either --input FILE or texts as arguments");
+  const bool questions = !o.questions.empty() || !o.contexts.empty();
+  std::vector<core::Json> question_list;
+  if (questions)
+    question_list = question_inputs(o);
+  else if (o.input.empty() == o.texts.empty())
+    throw UsageError("give either --input FILE, texts as arguments, or --question Q --context C");
   // every option, path and text is checked before the model loads
   parse_device(o.device);
   if (!o.output.empty()) check_output_file(o.output, "--output");
@@ -90,8 +143,21 @@ int run_predict(const PredictCliOptions& o) {
     if (what.find(dir) != std::string::npos) throw;
     throw DataError(dir + ": " + what);
   }
+  const bool qa_model = model.task->name() == tasks::kQuestionAnswering;
+  if (questions && !qa_model)
+    throw UsageError(
+        fmt::format("--question/--context ask a question-answering model; {} is a {} model: give texts "
+                    "or --input",
+                    dir, model.task->name()));
+  if (qa_model && !o.texts.empty())
+    throw UsageError(
+        "a question-answering model takes --question Q --context C, or --input FILE (SQuAD JSON, or a CSV/JSONL/xlsx "
+        "of "
+        "question and context columns), not TEXT arguments");
   std::shared_ptr<tasks::Examples> examples;
-  if (!o.input.empty()) {
+  if (questions) {
+    examples = model.task->from_inputs(question_list);
+  } else if (!o.input.empty()) {
     examples = model.task->read(o.input, false);
   } else {
     std::vector<core::Json> inputs;
@@ -123,7 +189,8 @@ int run_predict(const PredictCliOptions& o) {
 }
 
 const CommandRegistrar kRegistrar(
-    "predict", "Predict with a fine-tuned model: labels and probabilities, or entities (JSON lines, CSV, CoNLL)",
+    "predict",
+    "Predict with a fine-tuned model: labels and probabilities, entities, or answers (JSON lines, CSV, CoNLL)",
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<PredictCliOptions>();
       add_model_options(app, o->model, true, "Fine-tuned model");
@@ -134,6 +201,15 @@ const CommandRegistrar kRegistrar(
       verbatim_texts(app.add_option("--text-pair,--text_pair", o->text_pairs,
                                     "The second text of a pair, once per TEXT, in order (a model trained with "
                                     "--text-pair-column; with --input give --text-pair-column instead)"));
+      verbatim_texts(app.add_option("--question", o->questions,
+                                    "Question answering: a question (repeat for several); answered as "
+                                    "{id, question, answer, score, start, end} with start/end in code points of "
+                                    "its context. With --input: a SQuAD JSON file, or a CSV/JSONL/xlsx with "
+                                    "question and context columns"));
+      verbatim_texts(app.add_option("--context", o->contexts,
+                                    "Question answering: the passage a --question asks about. Give it once for "
+                                    "every question, or once per --question (the N-th context goes with the N-th "
+                                    "question)"));
       app.add_option("--output", o->output,
                      "Write predictions here: .jsonl (default format), .csv, or .conll (pre-split words: word TAB "
                      "predicted tag)");
