@@ -9,12 +9,15 @@
 // any logits: the answer is context[start:end] in code points, the score a probability, top_k lists
 // sorted. Served answers are compared with Pipeline::answers for the same inputs: one path is the
 // oracle of the other for the plumbing only (batching, windows of other requests, answer shapes).
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
+#include <sstream>
 
 #include "serve/api.h"
 #include "serve/batch_queue.h"
@@ -390,4 +393,58 @@ TEST(ServeBatchQueueWindows, FeaturesCountAgainstMaxBatchRequests) {
   EXPECT_EQ(results[0].batch_size, 2u);
   EXPECT_EQ(results[2].batch_size, 1u);
   EXPECT_THROW(queue.predict(rest, {1, 1, 1, 1}, {}, {1}), std::invalid_argument);
+}
+
+// The README's example program (examples/cpp/qa.cpp), built against the public headers only: the
+// answers of Pipeline::answers (plumbing), exit codes of the library's errors.
+TEST_F(QaServe, ExampleProgramPrintsTheAnswers) {
+  TempDir out;
+  auto quote = [](const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+  };
+  const std::string example = std::string(TEXTUNE_BINARY_DIR) + "/example_qa ";
+  ASSERT_EQ(std::system((example + quote(top3_) + " " + quote(kContext) + " 'Who founded it?' 'When?' > " +
+                         quote(out / "stdout"))
+                            .c_str()),
+            0);
+  const auto direct = Pipeline::load(top3_)->answers({{"Who founded it?", kContext}, {"When?", kContext}});
+  std::istringstream lines(read_text(out / "stdout"));
+  std::string line;
+  size_t rows = 0;
+  for (size_t i = 0; i < 2; ++i)
+    for (size_t k = 0; k < direct[i].size(); ++k) {
+      ASSERT_TRUE(std::getline(lines, line));
+      ++rows;
+      std::istringstream cells(line);
+      std::string index, rank, score, start, end, answer;
+      std::getline(cells, index, '\t');
+      std::getline(cells, rank, '\t');
+      std::getline(cells, score, '\t');
+      std::getline(cells, start, '\t');
+      std::getline(cells, end, '\t');
+      std::getline(cells, answer);
+      EXPECT_EQ(index, std::to_string(i));
+      EXPECT_EQ(rank, std::to_string(k));
+      EXPECT_NEAR(std::stod(score), direct[i][k].score, 1e-8);
+      EXPECT_EQ(start, std::to_string(direct[i][k].start));
+      EXPECT_EQ(end, std::to_string(direct[i][k].end));
+      EXPECT_EQ(answer, direct[i][k].answer);
+      EXPECT_EQ(answer_problem(Json{{"answer", answer},
+                                    {"score", std::stod(score)},
+                                    {"start", std::stoul(start)},
+                                    {"end", std::stoul(end)}},
+                               kContext),
+                "");
+    }
+  EXPECT_EQ(rows, 6u);
+  EXPECT_FALSE(std::getline(lines, line));
+  // An empty question: the task's data error, exit 1, one line.
+  const int status =
+      std::system((example + quote(model_) + " " + quote(kContext) + " '' 2> " + quote(out / "stderr")).c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << status;
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  const std::string err = read_text(out / "stderr");
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 }
