@@ -18,7 +18,7 @@ namespace {
 
 struct EvalCliOptions {
   ModelOption model;
-  std::string data_file, output, plot;
+  std::string data_file, output, plot, output_dir;
   train::EvaluateOptions eval;  ///< batch size, max length, device, data options
   TaskOptions task_options;     ///< every registered task's options (the model's task takes those given)
 };
@@ -49,11 +49,29 @@ void write_plots(const train::EvaluateResult& result, const std::string& plot, c
   }
 }
 
+/// The files of the evaluation (EvalReport::files: question answering's predictions.json ...), written
+/// with 4-space indentation (run_qa.py's json.dumps(indent=4)): beside the --output report as
+/// OUTPUT_NAME (report.json -> report_predictions.json), and into --output_dir as NAME.
+void write_report_files(const tasks::EvalReport& report, const std::string& output, const std::string& output_dir) {
+  namespace fs = std::filesystem;
+  for (const auto& [name, content] : report.files) {
+    std::vector<std::string> paths;
+    if (!output.empty()) paths.push_back(fs::path(output).replace_extension("").string() + "_" + name);
+    if (!output_dir.empty()) paths.push_back((fs::path(output_dir) / name).string());
+    for (const auto& path : paths) {
+      core::write_json_file(path, content, 4);
+      std::cerr << fs::path(name).replace_extension("").string() << ": " << path << "\n";
+    }
+  }
+}
+
 int run_eval(EvalCliOptions& o) {
   // every option and path is checked before the model loads
   parse_device(o.eval.device);
   if (!o.output.empty()) check_output_file(o.output, "--output");
   if (!o.plot.empty()) check_output_file(o.plot, "--plot");
+  if (!o.output_dir.empty() && !std::filesystem::is_directory(o.output_dir))
+    throw UsageError("--output_dir " + o.output_dir + ": no such directory");
   check_input_file(o.data_file, "--data");
   const std::string dir = resolve_model_option(o.model);
   // the training run's options (saved with the model) are the defaults; options given here win
@@ -66,6 +84,7 @@ int run_eval(EvalCliOptions& o) {
     std::cerr << report["report_text"].get<std::string>() << "\n";
   std::cout << report.dump(2) << "\n";
   if (!o.output.empty()) core::write_json_file(o.output, report);
+  write_report_files(result.report, o.output, o.output_dir);
   // The plots go where they were asked for (--plot), or beside the --output report; never unasked
   // into the current directory.
   write_plots(result, o.plot, o.output);
@@ -79,6 +98,10 @@ const CommandRegistrar kRegistrar(
       add_model_options(app, o->model, true, "Fine-tuned model");
       app.add_option("--data,--validation_file,--test_file", o->data_file, "Labelled data file")->required();
       app.add_option("--output", o->output, "Also write the JSON report to this file (its directory must exist)");
+      app.add_option("--output_dir,--output-dir", o->output_dir,
+                     "Also write the evaluation's files (question answering: predictions.json, "
+                     "nbest_predictions.json, null_odds.json) into this existing directory (with --output they "
+                     "are also written beside it as OUTPUT_predictions.json ...)");
       app.add_option("--plot", o->plot,
                      "Confusion matrix PNG (default with --output: OUTPUT_confusion_matrix.png beside it; "
                      "without --output or --plot: no plot)");

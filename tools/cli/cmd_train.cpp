@@ -181,6 +181,21 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
         plots.push_back(path.substr(staging.size() + 1));
       core::write_json_file(staging + "/eval_results.json", report.report);
     }
+    // The evaluation's files (question answering: eval_predictions.json, eval_nbest_predictions.json,
+    // eval_null_odds.json, as run_qa.py names them), with 4-space indentation. Those an earlier run's
+    // evaluation left (eval_*.json carried over from the output directory) do not survive beside them.
+    std::error_code ec;
+    std::vector<std::filesystem::path> earlier;
+    for (const auto& e : std::filesystem::directory_iterator(staging, ec)) {
+      const std::string name = e.path().filename().string();
+      if (name != "eval_results.json" && name.rfind("eval_", 0) == 0 && e.path().extension() == ".json" &&
+          e.is_regular_file(ec))
+        earlier.push_back(e.path());
+    }
+    for (const auto& p : earlier) std::filesystem::remove(p, ec);
+    if (eval_given)
+      for (const auto& [name, content] : trainer.last_eval_report().files)
+        core::write_json_file(staging + "/eval_" + name, content, 4);
   };
   trainer.set_final_records(records);
   trainer.set_stop_callback([](int64_t step) -> bool {
