@@ -149,6 +149,11 @@ void finish(QaDataset& ds, Checker& checker, const DataOptions& options, bool sk
   r.num_problems = checker.num_problems();
   r.problems = std::move(checker.problems());
   r.num_examples = ds.examples.size();
+  if (ds.num_misaligned_secondary)
+    spdlog::warn(
+        "{}: {} answers after a question's first do not match the context at their answer_start (the first: {}); "
+        "they are scored by their text only, as the official scripts score them, and never trained on",
+        ds.source, ds.num_misaligned_secondary, ds.first_misaligned_secondary);
   if (!r.ok()) {
     if (!options.skip_invalid) throw DataError(qa_summary(r, false, skip_hint));
     spdlog::warn("{}", qa_summary(r, true, skip_hint));

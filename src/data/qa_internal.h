@@ -76,6 +76,9 @@ class Checker {
   void add(const std::string& message);
   /// A problem of the question being checked (named by prefix_); makes it invalid.
   void bad(const std::string& message);
+  /// Answer i > 0 of `ex` does not match the context at its answer_start: kept for its text (the
+  /// official scripts score texts; run_qa.py trains on the first answer only), counted, warned once.
+  void secondary_misaligned(const QaExample& ex, size_t i);
   /// Copies a string field into `out`; false (and a problem) when it is missing, not a string, too
   /// long or not UTF-8.
   bool text_field(const Json* v, const char* name, std::string& out);
