@@ -394,6 +394,20 @@ Table parse_jsonl(const std::string& bytes, const std::string& source) {
   return t;
 }
 
+/// `s` for a one-line message: invalid UTF-8 as U+FFFD, control characters (C0, DEL) as \xNN, so
+/// that a binary file's first bytes cannot move the cursor or recolour the terminal.
+std::string printable_excerpt(std::string_view s) {
+  std::string out;
+  for (char c : internal::sanitize_utf8(s)) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7F)
+      out += fmt::format("\\x{:02x}", b);
+    else
+      out += c;
+  }
+  return out;
+}
+
 Table parse_json(const std::string& bytes, const std::string& source) {
   size_t first = bytes.rfind("\xEF\xBB\xBF", 0) == 0 ? 3 : 0;
   first = bytes.find_first_not_of(" \t\r\n", first);
@@ -405,7 +419,7 @@ Table parse_json(const std::string& bytes, const std::string& source) {
     throw DataError(
         fmt::format("{}: neither a JSON array of records nor JSON Lines (one object per line); it begins "
                     "with {}",
-                    source, internal::sanitize_utf8(begins)));
+                    source, printable_excerpt(begins)));
   }
   if (first == std::string::npos || bytes[first] != '[') {
     Table t = parse_jsonl(bytes, source);

@@ -1,0 +1,115 @@
+// A new user's trial of question answering (issue 13), the findings fixed: a SQuAD file in UTF-16
+// read with --encoding; a context over --max_windows named by the file and where its question is
+// (a SQuAD file's question number and JSON path, a JSONL line, a --question's input number), not
+// "line 1" for every layout; a binary .json file's message free of raw control bytes.
+//
+// Expected values are by definition: the files are written here, their one question is q1 (question
+// 1, data[0].paragraphs[0].qas[0] of a SQuAD file; line 1 of a JSONL file).
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+
+#include "support/test_support.h"
+#include "textune/core/fs.h"
+#include "textune/core/json.h"
+#include "textune/models/model.h"
+#include "textune/tokenizers/tokenizer.h"
+
+using namespace textune;
+using core::Json;
+using textune::testing::run_cli;
+using textune::testing::TempDir;
+using textune::testing::write_text;
+
+namespace {
+
+bool contains(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
+
+const char* const kContext = "The cat sat on the mat.";
+
+/// A SQuAD v1.1 file of one question "q1" on `context` (answer "The cat" at 0).
+Json squad(const std::string& context) {
+  Json qa = {{"id", "q1"},
+             {"question", "Where did the cat sit?"},
+             {"answers", Json::array({Json{{"text", "The cat"}, {"answer_start", 0}}})}};
+  Json paragraph = {{"context", context}, {"qas", Json::array({qa})}};
+  return Json{{"version", "1.1"},
+              {"data", Json::array({Json{{"title", "t"}, {"paragraphs", Json::array({paragraph})}}})}};
+}
+
+/// UTF-16LE with a byte order mark, of ASCII `text` (each byte followed by a zero byte).
+std::string utf16le_bom(const std::string& text) {
+  std::string out = "\xFF\xFE";
+  for (char c : text) {
+    out += c;
+    out += '\0';
+  }
+  return out;
+}
+
+/// A randomly initialised BertForQuestionAnswering (hidden 32, 2 layers, 512 positions) whose cased
+/// WordPiece vocabulary is the special tokens and the words below.
+void write_tiny_qa_bert(const std::string& dir) {
+  const std::vector<std::string> words = {"The", "cat", "sat", "on", "the", "mat", ".", "Where", "did", "sit", "?"};
+  std::string v = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n";
+  for (const auto& w : words) v += w + "\n";
+  write_text(dir + ".vocab.txt", v);
+  Json cfg = {{"architectures", {"BertForQuestionAnswering"}},
+              {"attention_probs_dropout_prob", 0.0},
+              {"hidden_act", "gelu"},
+              {"hidden_dropout_prob", 0.0},
+              {"hidden_size", 32},
+              {"initializer_range", 0.02},
+              {"intermediate_size", 64},
+              {"layer_norm_eps", 1e-12},
+              {"max_position_embeddings", 512},
+              {"model_type", "bert"},
+              {"num_attention_heads", 4},
+              {"num_hidden_layers", 2},
+              {"pad_token_id", 0},
+              {"type_vocab_size", 2},
+              {"vocab_size", static_cast<int64_t>(5 + words.size())}};
+  auto model = models::from_config(cfg, {});
+  core::AtomicDirectory out(dir);
+  models::save_pretrained_into(model, out.staging_path());
+  tokenizers::write_bert_tokenizer(dir + ".vocab.txt", out.staging_path(), false, 512);
+  out.commit();
+}
+
+class QaTrial : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    write_tiny_qa_bert(path("tiny"));
+  }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string path(const std::string& name) { return *dir_ / name; }
+  static TempDir* dir_;
+};
+
+TempDir* QaTrial::dir_ = nullptr;
+
+/// A context of `n` words: with --max_length 32 and --doc_stride 8 it needs about n / 14 windows.
+std::string long_context(size_t n) {
+  std::string s = kContext;
+  for (size_t i = 0; i < n; ++i) s += " the mat";
+  return s;
+}
+
+}  // namespace
+
+// Before: "it begins with" followed the file's raw bytes, control characters included.
+TEST_F(QaTrial, BinaryFileMessageHasNoControlBytes) {
+  std::string bytes = "\x01\x02\x1b[31m\x7f\x05\x06\x07\x08garbage";
+  write_text(path("bin.json"), bytes);
+  const auto r = run_cli("eval --model " + path("tiny") + " --data " + path("bin.json"));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, "bin.json")) << r.err;
+  const std::string first_line = r.err.substr(0, r.err.find('\n'));
+  EXPECT_TRUE(std::none_of(first_line.begin(), first_line.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  })) << first_line;
+  EXPECT_TRUE(contains(first_line, "\\x01\\x02\\x1b[31m\\x7f")) << first_line;
+}
