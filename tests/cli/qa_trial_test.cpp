@@ -113,3 +113,18 @@ TEST_F(QaTrial, BinaryFileMessageHasNoControlBytes) {
   })) << first_line;
   EXPECT_TRUE(contains(first_line, "\\x01\\x02\\x1b[31m\\x7f")) << first_line;
 }
+
+// Before: `textune --help` said train's tasks were "text classification of texts or pairs, ner", eval's
+// metrics a classifier's and serve "a fine-tuned classifier": a new user could not tell QA was there.
+TEST(QaTrialHelp, CommandsSayTheyDoQuestionAnswering) {
+  const auto r = run_cli("--help");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto line_of = [&](const std::string& command) {
+    const size_t at = r.out.find("\n  " + command + " ");
+    if (at == std::string::npos) return std::string();
+    return r.out.substr(at + 1, r.out.find('\n', at + 1) - at - 1);
+  };
+  EXPECT_TRUE(contains(line_of("train"), "qa")) << r.out;
+  EXPECT_TRUE(contains(line_of("eval"), "qa")) << r.out;
+  EXPECT_TRUE(contains(line_of("serve"), "qa")) << r.out;
+}

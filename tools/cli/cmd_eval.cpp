@@ -92,7 +92,9 @@ int run_eval(EvalCliOptions& o) {
 }
 
 const CommandRegistrar kRegistrar(
-    "eval", "Evaluate a fine-tuned model on a labelled file (classifiers: accuracy, F1, MCC, confusion matrix)",
+    "eval",
+    "Evaluate a fine-tuned model on a labelled file (classifiers: accuracy, F1, MCC, confusion matrix; ner: seqeval; "
+    "qa: SQuAD or CMRC 2018 exact match and F1)",
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<EvalCliOptions>();
       add_model_options(app, o->model, true, "Fine-tuned model");

@@ -37,7 +37,9 @@ int run_serve(ServeCliOptions o) {
 }
 
 const CommandRegistrar kRegistrar(
-    "serve", "Serve a fine-tuned classifier over HTTP (text-embeddings-inference's /predict, /tokenize, /info, ...)",
+    "serve",
+    "Serve a fine-tuned model (classifier, ner, qa) over HTTP (text-embeddings-inference's /predict, /tokenize, "
+    "/info, ...)",
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<ServeCliOptions>();
       auto& s = o->server;

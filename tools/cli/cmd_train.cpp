@@ -237,7 +237,7 @@ int run_train(const CLI::App& app, TrainCliOptions& o) {
 }
 
 const CommandRegistrar kRegistrar(
-    "train", "Fine-tune a model for a task (--task: text classification of texts or pairs, ner) on a data file",
+    "train", "Fine-tune a model for a task (--task: text classification of texts or pairs, ner, qa) on a data file",
     [](CLI::App& app) -> CommandRun {
       auto o = std::make_shared<TrainCliOptions>();
       add_model_options(app, o->model, false, "Pretrained model (or `textune init` output)");
