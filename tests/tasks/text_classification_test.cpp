@@ -132,9 +132,11 @@ TEST(TaskRegistry, TaskOfAModelDirectory) {
   // does not take its place)
   auto t = tasks::task_for_model(dir, models::TaskKind::kSequenceClassification);
   EXPECT_EQ(t->name(), "text-classification");
-  const std::string err = error_of([&] { tasks::task_for_model(dir, models::TaskKind::kQuestionAnswering); });
+  EXPECT_EQ(tasks::task_for_model(dir, models::TaskKind::kQuestionAnswering)->name(), "question-answering");
+  // a head no task trains yet (masked LM, until the pretraining issue) is a data error naming the directory
+  const std::string err = error_of([&] { tasks::task_for_model(dir, models::TaskKind::kMaskedLM); });
   EXPECT_TRUE(contains(err, dir)) << err;
-  EXPECT_TRUE(contains(err, "question-answering")) << err;
+  EXPECT_TRUE(contains(err, "masked-LM")) << err;
   // save_task writes the file that names it; a file naming an unknown task is a data error naming the file
   tasks::save_task(*t, dir);
   EXPECT_EQ(core::read_json_file(dir + "/textune_task.json")["task"], "text-classification");
