@@ -10,8 +10,8 @@
 # bench/qa_baselines.cpp: the sliding-window baseline of the SQuAD paper (Rajpurkar et al. 2016,
 # section 5.1; characters as words; N chosen on the training split) and the first sentence of the
 # context (a sentence ends at 。！？ too). All three are scored by `textune score --metric cmrc2018`.
-# Training and evaluation skip a question with an answer whose answer_start does not match its text
-# (--skip-invalid; CMRC 2018 dev has some), and all three are scored on the questions the model was
+# Training and evaluation skip a question whose FIRST answer's answer_start does not match its text
+# (--skip-invalid; 3 in CMRC 2018 dev; later misaligned answers are kept for their text), and all three are scored on the questions the model was
 # evaluated on (`qa_baselines subset`). Prints EM/F1 side by side, the wall times and the model's
 # evaluation speed (questions/s).
 #   [EPOCHS=3] [MAX_LENGTH=256] [DOC_STRIDE=64] [LR=5e-4] [LAYERS=2 HIDDEN=128 HEADS=2 INTERMEDIATE=512] \
@@ -58,7 +58,7 @@ estart=$(date +%s%N)
   --output "$OUT/heldout_metrics.json" 2>"$OUT/eval.log" >/dev/null || { cat "$OUT/eval.log" >&2; exit 1; }
 eend=$(date +%s%N)
 end=$(date +%s)
-# the questions the model was evaluated on (eval --skip-invalid leaves out a question with an answer
+# the questions the model was evaluated on (eval --skip-invalid leaves out a question whose first answer's
 # whose answer_start does not match its text), and our predictions scored on them by the same scorer
 # as the peers'
 ours=$OUT/heldout_metrics_predictions.json
