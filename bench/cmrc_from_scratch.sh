@@ -59,7 +59,7 @@ estart=$(date +%s%N)
 eend=$(date +%s%N)
 end=$(date +%s)
 # the questions the model was evaluated on (eval --skip-invalid leaves out a question whose first answer's
-# whose answer_start does not match its text), and our predictions scored on them by the same scorer
+# answer_start does not match its text), and our predictions scored on them by the same scorer
 # as the peers'
 ours=$OUT/heldout_metrics_predictions.json
 "$B" subset --data "$OUT/heldout.json" --ids "$ours" --output "$OUT/scored.json" 2>"$OUT/subset.log" ||
