@@ -201,18 +201,23 @@ QaDataset read(const std::string& path, const QaReadOptions& options, Mode mode)
   ds.source = path;
   Checker checker(ds, mode, options.data);
 
-  if (format == Format::kJson && first_byte(path) == '{') {
-    // SQuAD ({"data": [...]}), or JSON Lines in a .json file (what `datasets`' to_json writes).
+  // With --encoding the first character is known only once decoded (a UTF-16 file begins with its
+  // byte order mark, then '{' as two bytes).
+  if (format == Format::kJson && (first_byte(path) == '{' || !options.data.read.encoding.empty())) {
     std::string text = decode_text(read_bytes(path), options.data.read.encoding, path);
     if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
-    const qa_internal::SquadRead r = qa_internal::read_squad_stream(text, path, checker, ds);
-    text = std::string();
-    if (r == qa_internal::SquadRead::kSquad) {
-      ds.format = "squad";
-      finish(ds, checker, options.data);
-      return ds;
+    const size_t first = text.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && text[first] == '{') {
+      // SQuAD ({"data": [...]}), or JSON Lines in a .json file (what `datasets`' to_json writes).
+      const qa_internal::SquadRead r = qa_internal::read_squad_stream(text, path, checker, ds);
+      text = std::string();
+      if (r == qa_internal::SquadRead::kSquad) {
+        ds.format = "squad";
+        finish(ds, checker, options.data);
+        return ds;
+      }
+      format = Format::kJsonl;
     }
-    format = Format::kJsonl;
   }
   ReadOptions ro = options.data.read;
   ro.format = format;

@@ -45,6 +45,7 @@ void Checker::question(const Fields& f) {
   ++rows_;
   QaExample ex;
   ex.line = f.line;
+  ex.where = f.where;
   invalid_question_ = false;
   // ---- the id, first: every message names it
   if (f.id && f.id->is_string() && f.id->get_ref<const std::string&>().size() <= kMaxFieldBytes) {
@@ -67,7 +68,9 @@ void Checker::question(const Fields& f) {
   } else if (ex.id.empty()) {
     bad("an empty id");
   }
-  if (!ex.id.empty()) {
+  // Inputs in memory are answered by position, and a server batches many clients' inputs (each
+  // numbered from 1 when it has no id): their ids need not be unique.
+  if (!ex.id.empty() && mode_ != Mode::kInputs) {
     auto [it, inserted] = ids_.emplace(ex.id, f.where);
     if (!inserted) bad(fmt::format("duplicate id (first at {}; ids must be unique)", it->second));
   }
@@ -313,7 +316,8 @@ bool Checker::answers(const Fields& f, QaExample& ex) {
 }
 
 void Checker::secondary_misaligned(const QaExample& ex, size_t i) {
-  if (ds_.num_misaligned_secondary++ == 0) ds_.first_misaligned_secondary = fmt::format("{}, answer {}", prefix_, i + 1);
+  if (ds_.num_misaligned_secondary++ == 0)
+    ds_.first_misaligned_secondary = fmt::format("{}, answer {}", prefix_, i + 1);
   (void)ex;
 }
 

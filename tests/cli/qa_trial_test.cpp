@@ -100,6 +100,67 @@ std::string long_context(size_t n) {
 
 }  // namespace
 
+// Before: a SQuAD file was recognised by its first byte being '{', so a UTF-16 file (its first bytes
+// the byte order mark) was read as a table and refused: `no "question" column (the file has columns
+// "version", "data" ...)`, though the message for the same file without --encoding says to pass it.
+TEST_F(QaTrial, Utf16SquadFileIsReadWithEncoding) {
+  const std::string text = squad(kContext).dump();
+  write_text(path("u16.json"), utf16le_bom(text));
+  const auto r = run_cli("eval --model " + path("tiny") + " --data " + path("u16.json") + " --encoding utf-16");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const Json report = Json::parse(r.out);
+  EXPECT_EQ(report["metric"], "squad");
+  EXPECT_EQ(report["num_examples"], 1);
+  // without --encoding: the reader says what the file is and which option reads it
+  const auto plain = run_cli("eval --model " + path("tiny") + " --data " + path("u16.json"));
+  EXPECT_EQ(plain.exit_code, 1) << plain.err;
+  EXPECT_TRUE(contains(plain.err, "--encoding utf-16")) << plain.err;
+  // score reads such references with --encoding too (the same message told it to pass it, and score had
+  // no --encoding); the prediction is the gold answer: exact match 100 by definition
+  write_text(path("pred.json"), R"({"q1": "The cat"})");
+  const auto s = run_cli("score --metric squad --references " + path("u16.json") + " --encoding utf-16 --predictions " +
+                         path("pred.json"));
+  ASSERT_EQ(s.exit_code, 0) << s.err;
+  EXPECT_EQ(Json::parse(s.out)["exact_match"], 100.0);
+  // a JSON array of rows in UTF-16 still reads as rows
+  const Json rows = Json::array({Json{{"id", "r1"},
+                                      {"question", "Where did the cat sit?"},
+                                      {"context", kContext},
+                                      {"answers", Json{{"text", {"The cat"}}, {"answer_start", {0}}}}}});
+  write_text(path("rows16.json"), utf16le_bom(rows.dump()));
+  const auto r2 = run_cli("eval --model " + path("tiny") + " --data " + path("rows16.json") + " --encoding utf-16");
+  ASSERT_EQ(r2.exit_code, 0) << r2.err;
+  EXPECT_EQ(Json::parse(r2.out)["num_examples"], 1);
+}
+
+// Before: every layout said "question "q1" (line 1)", and the file was not named.
+TEST_F(QaTrial, TooManyWindowsNamesTheFileAndWhereTheQuestionIs) {
+  const std::string opts = " --max_length 32 --doc_stride 8 --max_windows 2";
+  core::write_json_file(path("long.json"), squad(long_context(200)));
+  const auto r = run_cli("eval --model " + path("tiny") + " --data " + path("long.json") + opts);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(contains(r.err, path("long.json") +
+                                  ": question \"q1\" (question 1, data[0].paragraphs[0].qas[0]): the context needs "
+                                  "more than 2 windows"))
+      << r.err;
+  EXPECT_FALSE(contains(r.err, "(line ")) << r.err;
+
+  const Json row = {{"id", "q1"},
+                    {"question", "Where did the cat sit?"},
+                    {"context", long_context(200)},
+                    {"answers", Json{{"text", {"The cat"}}, {"answer_start", {0}}}}};
+  write_text(path("long.jsonl"), row.dump() + "\n");
+  const auto j = run_cli("predict --model " + path("tiny") + " --input " + path("long.jsonl") + opts);
+  EXPECT_EQ(j.exit_code, 1) << j.err;
+  EXPECT_TRUE(contains(j.err, path("long.jsonl") + ": question \"q1\" (line 1): the context needs more than 2"))
+      << j.err;
+
+  const auto q = run_cli("predict --model " + path("tiny") + " --question 'Where did the cat sit?' --context '" +
+                         long_context(200) + "'" + opts);
+  EXPECT_EQ(q.exit_code, 1) << q.err;
+  EXPECT_TRUE(contains(q.err, "question \"1\" (input 1): the context needs more than 2")) << q.err;
+}
+
 // Before: "it begins with" followed the file's raw bytes, control characters included.
 TEST_F(QaTrial, BinaryFileMessageHasNoControlBytes) {
   std::string bytes = "\x01\x02\x1b[31m\x7f\x05\x06\x07\x08garbage";

@@ -40,7 +40,7 @@ namespace {
 
 struct ScoreOptions {
   std::string metric, predictions, output, plot;
-  std::string references, na_probs;                                  // question answering
+  std::string references, na_probs, encoding;                        // question answering
   double na_prob_thresh = std::numeric_limits<double>::quiet_NaN();  // NaN: not given (1.0)
   std::string mode = "default", scheme;
   int zero_division = 0;
@@ -149,7 +149,9 @@ int score_qa(const ScoreOptions& o) {
     throw UsageError(fmt::format("--na-probs and --na-prob-thresh apply to --metric squad_v2, not {}", o.metric));
   if (!o.output.empty()) check_output_file(o.output, "--output");
   std::vector<eval::QaGold> gold;
-  for (auto& r : data::read_qa_references(o.references)) gold.push_back({std::move(r.id), std::move(r.answers)});
+  data::QaReadOptions ro;
+  ro.data.read.encoding = o.encoding;
+  for (auto& r : data::read_qa_references(o.references, ro)) gold.push_back({std::move(r.id), std::move(r.answers)});
   const auto predictions = eval::read_qa_predictions(o.predictions);
   core::Json result;
   if (o.metric == "squad") {
@@ -219,6 +221,9 @@ const CommandRegistrar kRegistrar(
       app.add_option("--references", o->references,
                      "squad, squad_v2, cmrc2018: the question-answering file with the gold answers (SQuAD JSON or "
                      "`datasets` rows)");
+      app.add_option("--encoding", o->encoding,
+                     "squad, squad_v2, cmrc2018: the encoding of --references (default utf-8; utf-16, gb18030, "
+                     "or another iconv name)");
       app.add_option("--na-probs,--na_probs", o->na_probs,
                      "squad_v2: no-answer probabilities {id: probability} (the v2.0 script's --na-prob-file; "
                      "run_qa.py's null_odds.json, or evaluate's predictions with no_answer_probability)");

@@ -40,6 +40,10 @@ struct QaExample {
   /// "qas" entries in file order), the record of a JSON array, the line of a JSONL file, the row of a
   /// table (header excluded); messages name the question id before it.
   size_t line = 0;
+  /// Where it is, as messages say it: "question 12, data[3].paragraphs[1].qas[0]" (SQuAD), "line 3"
+  /// (JSONL, CSV, TSV), "record 3" (JSON array), "row 3" (xlsx), "input 2" (qa_from_inputs); ""
+  /// when not read from a file (messages then say "line N" when `line` is set).
+  std::string where;
 };
 
 /// How question-answering files are read. DataOptions gives read.format (json, jsonl, csv, tsv, xlsx),
@@ -68,9 +72,9 @@ struct QaDataset {
   /// for its text (the official scripts score texts only), counted in num_misaligned_secondary and
   /// warned once (CMRC 2018 dev has 197 such answers, many with answer_start -1).
   size_t num_misaligned_answers = 0;
-  size_t num_misaligned_secondary = 0;      ///< the misaligned answers after a question's first
-  std::string first_misaligned_secondary;   ///< where the first of them is ("question "x" (line 3), answer 2")
-  ValidationReport report;  ///< problems, counts (rows are questions)
+  size_t num_misaligned_secondary = 0;     ///< the misaligned answers after a question's first
+  std::string first_misaligned_secondary;  ///< where the first of them is ("question "x" (line 3), answer 2")
+  ValidationReport report;                 ///< problems, counts (rows are questions)
 
   size_t size() const { return examples.size(); }
 };
@@ -114,7 +118,8 @@ QaDataset read_qa(const std::string& path, const QaReadOptions& options = {});
 
 /// Inputs given in memory (predict --question/--context, serve, the C++ Pipeline): each an object
 /// {"question": s, "context": s} (also "id"). Checked as read_qa checks rows; `source` names them in
-/// messages ("input 2: ...").
+/// messages ("input 2: ..."). Ids need not be unique: inputs are answered by position (serve batches
+/// the inputs of many requests, each numbered "1", "2", ... when it has no "id").
 /// @throws textune::DataError naming the input: not an object, a missing or non-string question or
 ///         context, an empty question or context.
 QaDataset qa_from_inputs(const std::vector<core::Json>& inputs, const std::string& source = "<inputs>");

@@ -41,10 +41,15 @@ size_t leading_space_bytes(std::string_view s) {
   return i;
 }
 
-/// "question "ID" (line N)": how messages name an example.
+/// "question "ID" (WHERE)": how messages name an example, WHERE as the reader says it
+/// (QaExample::where: "question 12, data[3].paragraphs[1].qas[0]", "line 3", "input 2"), else
+/// "line N".
 std::string describe(const data::QaExample& e) {
   std::string s = "question \"" + e.id + "\"";
-  if (e.line > 0) s += " (line " + std::to_string(e.line) + ")";
+  if (!e.where.empty())
+    s += " (" + e.where + ")";
+  else if (e.line > 0)
+    s += " (line " + std::to_string(e.line) + ")";
   return s;
 }
 
@@ -154,7 +159,7 @@ std::vector<QaWindow> qa_windows(const std::vector<data::QaExample>& examples, c
         throw DataError(describe(examples[i]) + ": the context needs more than " + std::to_string(options.max_windows) +
                         " windows of " + std::to_string(options.max_length) + " tokens (doc_stride " +
                         std::to_string(options.doc_stride) + "; over " + std::to_string(fits) +
-                        " context tokens); shorten it, or raise max_windows");
+                        " context tokens); shorten it, or raise --max_windows (0: no limit)");
     }
   }
 
@@ -188,7 +193,7 @@ std::vector<QaWindow> qa_windows(const std::vector<data::QaExample>& examples, c
       throw DataError(describe(e) + ": the context needs " + std::to_string(count) + " windows of " +
                       std::to_string(options.max_length) + " tokens (doc_stride " + std::to_string(options.doc_stride) +
                       "), more than max_windows " + std::to_string(options.max_windows) +
-                      "; shorten it, or raise max_windows");
+                      "; shorten it, or raise --max_windows (0: no limit)");
     // The label: the first answer's code-point span; none for unlabelled examples.
     const bool labelled = !e.answers.empty() || e.is_impossible;
     const bool answerable = !e.answers.empty();

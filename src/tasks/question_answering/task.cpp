@@ -120,7 +120,11 @@ Features QuestionAnsweringTask::featurize(const Examples& examples, const tokeni
   wo.pad_on_right = tokenizer.padding_side() == tokenizers::Side::kRight;
   wo.max_windows = static_cast<size_t>(options_.max_windows);
   auto data = std::make_shared<QaFeatureData>();
-  data->windows = qa_windows(ex.dataset().examples, tokenizer, wo);
+  try {
+    data->windows = qa_windows(ex.dataset().examples, tokenizer, wo);
+  } catch (const DataError& e) {
+    throw DataError(ex.source() + ": " + e.what());  // the message names the question; this the file
+  }
   data->by_example.resize(ex.size());
   Features f;
   f.encodings.reserve(data->windows.size());
